@@ -1,0 +1,102 @@
+"""Plan §3 and §4 step 2.4: services run, at desired count, settled, on the latest revision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from fixtures.meta import check
+from recovery.aws import ecs as ecs_api
+from recovery.aws.session import Aws
+from recovery.settings import Settings
+
+SERVICES_PARAM = "service"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if SERVICES_PARAM in metafunc.fixturenames:
+        from fixtures.keys import SETTINGS_KEY
+
+        services = metafunc.config.stash[SETTINGS_KEY].ecs_services
+        metafunc.parametrize(SERVICES_PARAM, services, ids=list(services))
+
+
+@check(
+    "3",
+    severity="high",
+    remediation="aws ecs describe-services --cluster {ecs_cluster} --services <service> "
+    "--query 'services[0].events[:5]'; aws logs tail {log_group} --since 10m",
+)
+def test_ecs_service_at_desired_count(
+    service: str, ecs_services: dict[str, dict[str, Any]], settings: Settings
+) -> None:
+    """The service is ACTIVE and runs as many tasks as it desires."""
+    svc = ecs_services[service]
+    assert svc.get("status") == "ACTIVE", f"{service} in {settings.ecs_cluster} is {svc.get('status')}"
+    running, desired = svc.get("runningCount", 0), svc.get("desiredCount", 0)
+    assert desired > 0, f"{service} in {settings.ecs_cluster} desires 0 tasks: it serves nothing"
+    assert running >= desired, (
+        f"{service} runs {running} of {desired} desired task(s) in {settings.ecs_cluster}; "
+        f"latest event: {(svc.get('events') or [{}])[0].get('message', 'none')}"
+    )
+
+
+@check(
+    "6.5",
+    severity="high",
+    remediation="aws logs tail {log_group} --since 5m; roll back if needed: aws ecs update-service "
+    "--cluster {ecs_cluster} --service <service> --task-definition <PREVIOUS_GOOD_REVISION>",
+)
+def test_ecs_service_deployment_completed(
+    service: str, ecs_services: dict[str, dict[str, Any]], settings: Settings
+) -> None:
+    """Exactly one deployment, PRIMARY, rolloutState COMPLETED (not FAILED, not stuck IN_PROGRESS)."""
+    deps = ecs_services[service].get("deployments", [])
+    summary = ", ".join(
+        f"{d.get('status')} {ecs_api.short(d.get('taskDefinition', '?'))} {d.get('rolloutState', '?')}"
+        f" ({d.get('runningCount', 0)}/{d.get('desiredCount', 0)})"
+        for d in deps
+    )
+    assert len(deps) == 1, f"{service} has {len(deps)} deployments: {summary}"
+    dep = deps[0]
+    assert dep.get("rolloutState") == "COMPLETED", (
+        f"§6.5 Deployment stuck or failed: {service} deployment is {dep.get('rolloutState')}: "
+        f"{dep.get('rolloutStateReason', '')} [{summary}]"
+    )
+
+
+@check(
+    "4.2.4",
+    severity="critical",
+    remediation="aws ecs update-service --cluster {ecs_cluster} --service <service> --force-new-deployment "
+    "(terraform apply registers a revision but does NOT deploy it)",
+)
+def test_ecs_service_runs_latest_revision(
+    service: str, aws: Aws, running_task_definitions: dict[str, dict[str, Any]], settings: Settings
+) -> None:
+    """The service runs the newest ACTIVE revision of its family (plan §7: apply is not a deployment)."""
+    running = running_task_definitions[service]["taskDefinitionArn"]
+    family, _ = ecs_api.family_and_revision(running)
+    latest = ecs_api.latest_active_revision(aws.client("ecs"), family)
+    assert running == latest, (
+        f"{service} runs {ecs_api.short(running)} but {ecs_api.short(latest)} is registered: the new "
+        "revision (password, endpoint, env changes) is not deployed"
+    )
+
+
+@check(
+    "3",
+    severity="medium",
+    remediation="set the image back to {expected_image} in the task definition and terraform apply; "
+    "then aws ecs update-service --cluster {ecs_cluster} --service <service> --force-new-deployment",
+)
+def test_ecs_service_image_expected(
+    service: str, running_task_definitions: dict[str, dict[str, Any]], settings: Settings
+) -> None:
+    """The app container runs the plan's image."""
+    td = running_task_definitions[service]
+    image = ecs_api.container_image(td, settings.app_container)
+    assert image == settings.expected_image, (
+        f"{service} ({ecs_api.short(td['taskDefinitionArn'])}) runs image {image}, expected {settings.expected_image}"
+    )

@@ -1,0 +1,87 @@
+"""Plan §2.5: the task definitions the services run carry the DB settings, consistently."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from fixtures.meta import check
+from recovery.aws import ecs as ecs_api
+from recovery.settings import Settings
+
+REQUIRED = ("RDS_DB_HOST", "RDS_DB_PASSWORD")
+APPLY_AND_DEPLOY = (
+    "cd ~/Projects/inveniordm-terraform && terraform apply -auto-approve && "
+    "for s in {web_services}; do aws ecs update-service --cluster {ecs_cluster} --service $s "
+    "--force-new-deployment; done"
+)
+
+
+def _env(tds: dict[str, dict[str, Any]], service: str, container: str) -> dict[str, str]:
+    env = ecs_api.container_env(tds[service], container)
+    assert env is not None, f"{ecs_api.short(tds[service]['taskDefinitionArn'])} has no container named {container!r}"
+    return env
+
+
+def _fingerprint(value: str) -> str:
+    """A short digest to tell values apart in a message without showing them."""
+    return hashlib.sha256(value.encode()).hexdigest()[:8]
+
+
+@check("2.5", severity="critical", remediation=APPLY_AND_DEPLOY)
+def test_ecs_task_definitions_carry_db_settings(
+    running_task_definitions: dict[str, dict[str, Any]], settings: Settings
+) -> None:
+    """Every service's running task definition has RDS_DB_HOST and a non-empty RDS_DB_PASSWORD."""
+    problems = []
+    for service, td in running_task_definitions.items():
+        env = _env(running_task_definitions, service, settings.app_container)
+        missing = [k for k in REQUIRED if not env.get(k)]
+        if missing:
+            problems.append(f"{service} runs {ecs_api.short(td['taskDefinitionArn'])} without {', '.join(missing)}")
+    assert not problems, "§6.1 symptom ahead (password authentication failed): " + "; ".join(problems)
+
+
+@check("2.5", severity="high", remediation=APPLY_AND_DEPLOY)
+def test_ecs_services_agree_on_db_settings(
+    running_task_definitions: dict[str, dict[str, Any]], settings: Settings
+) -> None:
+    """All services point at the same DB host with the same password."""
+    hosts: dict[str, list[str]] = {}
+    passwords: dict[str, list[str]] = {}
+    for service in running_task_definitions:
+        env = _env(running_task_definitions, service, settings.app_container)
+        hosts.setdefault(env.get("RDS_DB_HOST", "(unset)"), []).append(service)
+        pw = env.get("RDS_DB_PASSWORD", "")
+        passwords.setdefault(_fingerprint(pw) if pw else "(unset)", []).append(service)
+    assert len(hosts) == 1, "services disagree on RDS_DB_HOST: " + "; ".join(
+        f"{h} <- {', '.join(s)}" for h, s in hosts.items()
+    )
+    assert len(passwords) == 1, "services disagree on RDS_DB_PASSWORD (values not shown): " + "; ".join(
+        f"password #{i + 1} <- {', '.join(s)}" for i, s in enumerate(passwords.values())
+    )
+
+
+@check(
+    "2.5",
+    severity="critical",
+    remediation="point RDS_DB_HOST at the live endpoint in ecs-web-ui-service.tf and ecs-web-api-service.tf "
+    "(aws rds describe-db-instances --db-instance-identifier {rds_instance} --query "
+    "'DBInstances[0].Endpoint'), then " + APPLY_AND_DEPLOY,
+)
+def test_ecs_db_host_matches_rds_endpoint(
+    running_task_definitions: dict[str, dict[str, Any]], rds_instance: dict[str, Any], settings: Settings
+) -> None:
+    """RDS_DB_HOST of every running task definition is the live endpoint of the RDS instance."""
+    endpoint = rds_instance.get("Endpoint") or {}
+    address, port = endpoint.get("Address", ""), endpoint.get("Port", 5432)
+    accepted = {address, f"{address}:{port}"}
+    wrong = []
+    for service, td in running_task_definitions.items():
+        host = _env(running_task_definitions, service, settings.app_container).get("RDS_DB_HOST", "(unset)")
+        if host not in accepted:
+            wrong.append(f"{service} ({ecs_api.short(td['taskDefinitionArn'])}) -> {host}")
+    assert not wrong, (
+        f"§6.4 symptom ahead (502 after restore): RDS_DB_HOST is not {settings.rds_instance}'s endpoint "
+        f"{address}:{port}: " + "; ".join(wrong)
+    )

@@ -1,0 +1,1 @@
+"""AWS helpers, one module per service. Helpers collect and compute; they never assert."""

@@ -1,0 +1,64 @@
+"""ECS: services, deployments and the task definitions they run (plan 2.5, 3, 4 step 2.4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from recovery.errors import NotFound
+
+
+def describe_services(ecs: Any, cluster: str, services: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """name -> service description; NotFound names the missing ones."""
+    resp = ecs.describe_services(cluster=cluster, services=list(services))
+    found = {s["serviceName"]: s for s in resp.get("services", [])}
+    missing = [s for s in services if s not in found] + [
+        f["arn"].rsplit("/", 1)[-1] for f in resp.get("failures", []) if f.get("reason") == "MISSING"
+    ]
+    if missing:
+        raise NotFound(f"ECS services not found in cluster {cluster}: {', '.join(sorted(set(missing)))}")
+    return found
+
+
+def cluster_exists(ecs: Any, cluster: str) -> bool:
+    resp = ecs.describe_clusters(clusters=[cluster])
+    return any(c.get("status") == "ACTIVE" for c in resp.get("clusters", []))
+
+
+def describe_task_definition(ecs: Any, arn: str) -> dict[str, Any]:
+    return dict(ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"])
+
+
+def container_env(task_definition: dict[str, Any], container: str) -> dict[str, str] | None:
+    """The environment of `container` as a dict, or None if the container does not exist."""
+    for c in task_definition.get("containerDefinitions", []):
+        if c.get("name") == container:
+            return {e["name"]: e.get("value", "") for e in c.get("environment", [])}
+    return None
+
+
+def container_image(task_definition: dict[str, Any], container: str) -> str | None:
+    for c in task_definition.get("containerDefinitions", []):
+        if c.get("name") == container:
+            return str(c.get("image"))
+    return None
+
+
+def family_and_revision(arn: str) -> tuple[str, int]:
+    """'arn:...:task-definition/web-ui:42' -> ('web-ui', 42)."""
+    name = arn.rsplit("/", 1)[-1]
+    family, _, rev = name.rpartition(":")
+    return family, int(rev)
+
+
+def latest_active_revision(ecs: Any, family: str) -> str:
+    """ARN of the newest ACTIVE revision of a family (what `terraform apply` registered last)."""
+    resp = ecs.list_task_definitions(familyPrefix=family, status="ACTIVE", sort="DESC", maxResults=10)
+    arns = [a for a in resp.get("taskDefinitionArns", []) if family_and_revision(a)[0] == family]
+    if not arns:
+        raise NotFound(f"no ACTIVE task definition revision in family {family}")
+    return max(arns, key=lambda a: family_and_revision(a)[1])
+
+
+def short(arn: str) -> str:
+    """'arn:...:task-definition/web-ui:42' -> 'web-ui:42'."""
+    return arn.rsplit("/", 1)[-1]
