@@ -56,8 +56,9 @@ def tag_list(extra: dict[str, str] | None = None) -> list[dict[str, str]]:
 
 
 def backend(service: str, region: str) -> Any:
-    """moto's in-process backend for `service` in the twin's account and region."""
-    return get_backend(service)[ACCOUNT_ID][region]  # type: ignore[index]
+    """moto's in-process backend for `service` in the twin's account and region (S3 is global)."""
+    backends = get_backend(service)[ACCOUNT_ID]  # type: ignore[index]
+    return backends["global"] if "global" in backends else backends[region]
 
 
 class AccountSeeder:
@@ -159,7 +160,7 @@ class AccountSeeder:
                 ],
             },
         )
-        b = backend("s3", "global") if _s3_is_global() else backend("s3", s.region)
+        b = backend("s3", s.region)
         count = 0
         for key, data in objects:
             b.put_object(s.files_bucket, key, data)
@@ -269,10 +270,6 @@ def backdate_snapshot(snap: Any, at: datetime) -> None:
     stamp = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     snap.created = stamp
     snap.original_snapshot_create_time = stamp
-
-
-def _s3_is_global() -> bool:
-    return "global" in get_backend("s3")[ACCOUNT_ID]  # type: ignore[index]
 
 
 def tfstate_document(password: str, endpoint: str, lineage: str = "5d0c7e5e-7b8a-4c0e-9b8e-1f3d1c2b7a10") -> bytes:

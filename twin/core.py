@@ -20,6 +20,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from twin import realism
 from twin.account import ACCOUNT_ID, AccountSeeder, AccountSpec, backend, tfstate_document
 from twin.awsserver import AwsServer, Operation
 
@@ -88,11 +89,13 @@ class Twin:
         self.started_at = datetime.now(UTC)
         self.info = TwinInfo(url, self.spec.region, ACCOUNT_ID, ACCESS_KEY, SECRET_KEY)
         self.seed()
+        self.apply_faults(self.faults)
         self.timings["start"] = time.perf_counter() - t0
         log.info("twin ready at %s in %.2fs", url, self.timings["start"])
         return self.info
 
     def seed(self) -> None:
+        realism.install()
         now = datetime.now(UTC)
         seeder = AccountSeeder(self.spec, self.client)
         seeder.rds(self.password, now)
@@ -153,6 +156,47 @@ class Twin:
     def seed_objects(self) -> list[tuple[str, bytes]]:
         """Objects of the files bucket. Replaced by the data plane's dataset when it runs."""
         return [(f"files/seed/{i:04d}/data", f"%PDF-1.4 seed {i}".encode()) for i in range(8)]
+
+    def apply_faults(self, names: tuple[str, ...]) -> None:
+        """Inject catalogued faults (twin/faults.py) through the surfaces a real failure shows in."""
+        from twin.faults import lookup
+
+        for name in names:
+            lookup(name).apply(self)
+            log.info("twin fault applied: %s", name)
+
+    def ecs_service(self, name: str) -> Any:
+        return self.backend("ecs").services[f"{self.spec.ecs_cluster}:{name}"]
+
+    def settle_services(self) -> None:
+        """Roll every service's PRIMARY deployment onto the revision the service was updated to."""
+        for svc in self.backend("ecs").services.values():
+            dep = svc.deployments[0] if svc.deployments else None
+            if dep is not None and dep.get("taskDefinition") != svc.task_definition:
+                now = datetime.now(UTC)
+                dep.update(taskDefinition=svc.task_definition, createdAt=now, updatedAt=now)
+        self.mark_services_running()
+
+    def fail_rollout(self, service: str, reason: str) -> None:
+        """The new PRIMARY deployment fails; the previous one (ACTIVE) keeps serving."""
+        svc = self.ecs_service(service)
+        old = dict(svc.deployments[0])
+        now = datetime.now(UTC)
+        new = {
+            **old,
+            "id": f"ecs-svc/{secrets.randbelow(10**18)}",
+            "taskDefinition": svc.task_definition,
+            "runningCount": 0,
+            "pendingCount": 0,
+            "failedTasks": 3,
+            "rolloutState": "FAILED",
+            "rolloutStateReason": f"ECS deployment circuit breaker: {reason}",
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        old["status"] = "ACTIVE"
+        svc.deployments = [new, old]
+        svc.events.insert(0, {"id": "twin-failed", "createdAt": now, "message": f"(service {service}) {reason}"})
 
     def mark_services_running(self) -> None:
         """Services report running tasks and one COMPLETED deployment, like a settled cluster."""

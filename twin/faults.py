@@ -1,0 +1,389 @@
+"""The fault catalog: every failure the plan describes, reproducible on demand in the twin.
+
+A fault changes the twin through the surfaces where the real failure would show: the AWS API
+(a modified instance, a suspended bucket, a revision registered but not deployed), and only
+where no API can express it (time, sizes) moto's backend objects. The suite is never told.
+
+Each entry records the plan sections, the modes that detect it and the checks that must fail;
+`tests/test_fault_matrix.py` proves exactly those fail, and `docs/fault-matrix.md` is generated
+from this catalog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from twin.account import backdate_snapshot
+
+if TYPE_CHECKING:
+    from twin.core import Twin
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One reproducible failure. `health` lists the health checks that must fail under it."""
+
+    name: str
+    sections: tuple[str, ...]
+    summary: str
+    apply: Callable[[Twin], None]
+    health: tuple[str, ...] = ()
+    drill: tuple[str, ...] = ()
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return tuple(m for m, ids in (("health", self.health), ("drill", self.drill)) if ids)
+
+
+# ---- helpers: each expresses a change the way an operator or Terraform would make it -----------
+def _modify_rds(**kwargs: Any) -> Callable[[Twin], None]:
+    def apply(twin: Twin) -> None:
+        twin.client("rds").modify_db_instance(
+            DBInstanceIdentifier=twin.spec.rds_instance, ApplyImmediately=True, **kwargs
+        )
+
+    return apply
+
+
+def register_revision(twin: Twin, service: str, change: Callable[[dict[str, str]], None]) -> str:
+    """Register a new revision of `service`'s task definition with its environment changed."""
+    ecs = twin.client("ecs")
+    svc = ecs.describe_services(cluster=twin.spec.ecs_cluster, services=[service])["services"][0]
+    td = ecs.describe_task_definition(taskDefinition=svc["taskDefinition"])["taskDefinition"]
+    container = next(c for c in td["containerDefinitions"] if c["name"] == twin.spec.app_container)
+    env = {e["name"]: e["value"] for e in container.get("environment", [])}
+    change(env)
+    container["environment"] = [{"name": k, "value": v} for k, v in sorted(env.items())]
+    keep = ("family", "taskRoleArn", "executionRoleArn", "networkMode", "containerDefinitions", "cpu", "memory")
+    spec = {k: td[k] for k in keep if k in td}
+    spec["requiresCompatibilities"] = td.get("requiresCompatibilities", ["FARGATE"])
+    return str(ecs.register_task_definition(**spec)["taskDefinition"]["taskDefinitionArn"])
+
+
+def deploy(twin: Twin, service: str, task_definition: str) -> None:
+    twin.client("ecs").update_service(
+        cluster=twin.spec.ecs_cluster, service=service, taskDefinition=task_definition, forceNewDeployment=True
+    )
+    twin.settle_services()
+
+
+def _deployed_env_change(
+    services: Callable[[Twin], tuple[str, ...]], change: Callable[[dict[str, str]], None]
+) -> Callable[[Twin], None]:
+    def apply(twin: Twin) -> None:
+        for service in services(twin):
+            deploy(twin, service, register_revision(twin, service, change))
+
+    return apply
+
+
+def _web(twin: Twin) -> tuple[str, ...]:
+    return tuple(s for s in twin.spec.services if s.startswith("web"))
+
+
+def _first_web(twin: Twin) -> tuple[str, ...]:
+    return _web(twin)[:1]
+
+
+def _all(twin: Twin) -> tuple[str, ...]:
+    return twin.spec.services
+
+
+def _pitr_lagging(twin: Twin) -> None:
+    twin.backend("rds").databases[twin.spec.rds_instance].twin_pitr_lag = timedelta(minutes=47)
+
+
+def _snapshot_small(twin: Twin) -> None:
+    # No API makes a snapshot report less than the instance's storage; an unusual instance can.
+    now = datetime.now(UTC) - timedelta(minutes=20)
+    snap = twin.backend("rds").create_db_snapshot(
+        twin.spec.rds_instance, f"{twin.spec.rds_instance}-manual-{now:%Y%m%d%H%M}", snapshot_type="manual"
+    )
+    snap.allocated_storage = 0
+    backdate_snapshot(snap, now)
+
+
+def _snapshot_missed(twin: Twin) -> None:
+    """Last two nights' automated snapshots never happened (backup job failing)."""
+    b = twin.backend("rds")
+    cutoff = datetime.now(UTC) - timedelta(hours=40)
+    for sid, snap in list(b.database_snapshots.items()):
+        created = datetime.fromisoformat(snap.created.replace("Z", "+00:00"))
+        if snap.snapshot_type == "automated" and created > cutoff:
+            del b.database_snapshots[sid]
+
+
+def _s3_versioning_suspended(twin: Twin) -> None:
+    twin.client("s3").put_bucket_versioning(
+        Bucket=twin.spec.files_bucket, VersioningConfiguration={"Status": "Suspended"}
+    )
+
+
+def _s3_replication_missing(twin: Twin) -> None:
+    twin.client("s3").delete_bucket_replication(Bucket=twin.spec.files_bucket)
+
+
+def _cold_storage_missing(twin: Twin) -> None:
+    s3 = twin.client("s3")
+    bucket = twin.spec.backup_bucket
+    versions = s3.list_object_versions(Bucket=bucket)
+    for v in versions.get("Versions", []) + versions.get("DeleteMarkers", []):
+        s3.delete_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])
+    s3.delete_bucket(Bucket=bucket)
+
+
+def _tfstate_unversioned(twin: Twin) -> None:
+    twin.client("s3").put_bucket_versioning(
+        Bucket=twin.spec.tfstate_bucket, VersioningConfiguration={"Status": "Suspended"}
+    )
+
+
+def _tfstate_unencrypted(twin: Twin) -> None:
+    twin.client("s3").delete_bucket_encryption(Bucket=twin.spec.tfstate_bucket)
+
+
+def _tfstate_stale(twin: Twin) -> None:
+    key = twin.backend("s3").get_object(twin.spec.tfstate_bucket, twin.spec.tfstate_key)
+    key.last_modified = datetime.now(UTC) - timedelta(days=200)
+
+
+def _drop_password(env: dict[str, str]) -> None:
+    env.pop("RDS_DB_PASSWORD", None)
+
+
+def _wrong_password(env: dict[str, str]) -> None:
+    env["RDS_DB_PASSWORD"] = "Xq7" + env.get("RDS_DB_PASSWORD", "")[3:][::-1]
+
+
+def _wrong_endpoint(env: dict[str, str]) -> None:
+    env["RDS_DB_HOST"] = env["RDS_DB_HOST"].replace("invenio-default-rds", "invenio-default-rds-old", 1)
+
+
+def _stale_deployment(twin: Twin) -> None:
+    """terraform apply registered new revisions; nobody forced a new deployment (plan §7)."""
+    for service in _web(twin):
+        register_revision(twin, service, lambda env: env.update(INVENIO_APP_REVISION="pending"))
+
+
+def _service_degraded(twin: Twin) -> None:
+    svc = twin.ecs_service(_web(twin)[-1])
+    svc.running_count = max(svc.desired_count - 1, 0)
+    svc.deployments[0]["runningCount"] = svc.running_count
+    svc.events.insert(
+        0,
+        {
+            "id": "twin-degraded",
+            "createdAt": datetime.now(UTC),
+            "message": f"(service {svc.name}) has started 0 tasks: (reason: task failed ELB health checks).",
+        },
+    )
+
+
+def _deployment_failed(twin: Twin) -> None:
+    """A rollout that cannot reach COMPLETED: the circuit breaker marks it FAILED."""
+    service = _first_web(twin)[0]
+    arn = register_revision(twin, service, lambda env: env.update(INVENIO_APP_REVISION="broken"))
+    twin.client("ecs").update_service(cluster=twin.spec.ecs_cluster, service=service, taskDefinition=arn)
+    twin.fail_rollout(service, "tasks failed to start: essential container in task exited (exit code 1)")
+
+
+def _image_drift(twin: Twin) -> None:
+    service = _first_web(twin)[0]
+    ecs = twin.client("ecs")
+    svc = ecs.describe_services(cluster=twin.spec.ecs_cluster, services=[service])["services"][0]
+    td = ecs.describe_task_definition(taskDefinition=svc["taskDefinition"])["taskDefinition"]
+    for c in td["containerDefinitions"]:
+        if c["name"] == twin.spec.app_container:
+            c["image"] = c["image"].rsplit(":", 1)[0] + ":latest"
+    keep = ("family", "taskRoleArn", "executionRoleArn", "networkMode", "containerDefinitions", "cpu", "memory")
+    arn = ecs.register_task_definition(**{k: td[k] for k in keep if k in td})["taskDefinition"]["taskDefinitionArn"]
+    deploy(twin, service, arn)
+
+
+def _opensearch_processing(twin: Twin) -> None:
+    twin.backend("opensearch").domains[twin.spec.opensearch_domain].processing = True
+
+
+def _cache_unavailable(twin: Twin) -> None:
+    twin.client("elasticache").delete_cache_cluster(CacheClusterId=twin.spec.cache_cluster)
+
+
+def _broker_stopped(twin: Twin) -> None:
+    mq = twin.client("mq")
+    broker = next(b for b in mq.list_brokers()["BrokerSummaries"] if b["BrokerName"] == twin.spec.broker_name)
+    mq.delete_broker(BrokerId=broker["BrokerId"])
+
+
+FAULTS: tuple[Fault, ...] = (
+    Fault(
+        "backups-disabled",
+        ("2.1",),
+        "automated backups off (retention 0): RDS deletes the automated snapshots and PITR",
+        _modify_rds(BackupRetentionPeriod=0),
+        health=(
+            "rds_automated_backups_enabled",
+            "rds_backup_retention_at_least_7_days",
+            "rds_pitr_lag_within_rpo",
+            "rds_newest_automated_snapshot_recent",
+        ),
+    ),
+    Fault(
+        "retention-short",
+        ("2.1",),
+        "backup retention 3 days instead of 7",
+        _modify_rds(BackupRetentionPeriod=3),
+        health=("rds_backup_retention_at_least_7_days",),
+    ),
+    Fault(
+        "backup-window-moved",
+        ("2.1",),
+        "backup window 08:00-08:30 UTC, outside 03:00-06:00",
+        _modify_rds(PreferredBackupWindow="08:00-08:30"),
+        health=("rds_backup_window_within_plan_window",),
+    ),
+    Fault(
+        "pitr-lagging",
+        ("5",),
+        "latest restorable time 47 minutes behind now",
+        _pitr_lagging,
+        health=("rds_pitr_lag_within_rpo",),
+    ),
+    Fault(
+        "snapshot-missed",
+        ("2.1",),
+        "the last two nightly automated snapshots never ran",
+        _snapshot_missed,
+        health=("rds_newest_automated_snapshot_recent",),
+    ),
+    Fault(
+        "snapshot-small",
+        ("2.1.1",),
+        "newest snapshot reports less than the 1 GB threshold",
+        _snapshot_small,
+        health=("rds_snapshot_checklist_passes",),
+    ),
+    Fault(
+        "s3-versioning-suspended",
+        ("2.2",),
+        "files bucket versioning suspended",
+        _s3_versioning_suspended,
+        health=("s3_files_bucket_versioning_enabled",),
+    ),
+    Fault(
+        "s3-replication-missing",
+        ("2.2",),
+        "replication configuration of the files bucket removed",
+        _s3_replication_missing,
+        health=("s3_files_bucket_replication_enabled",),
+    ),
+    Fault(
+        "cold-storage-missing",
+        ("2.2",),
+        "the cold-storage bucket was deleted (it is also the replication destination)",
+        _cold_storage_missing,
+        health=("s3_cold_storage_bucket_exists", "s3_files_bucket_replication_enabled"),
+    ),
+    Fault(
+        "tfstate-unversioned",
+        ("2.4",),
+        "Terraform state bucket versioning suspended",
+        _tfstate_unversioned,
+        health=("tfstate_bucket_versioning_enabled",),
+    ),
+    Fault(
+        "tfstate-unencrypted",
+        ("2.4",),
+        "Terraform state bucket default encryption removed",
+        _tfstate_unencrypted,
+        health=("tfstate_bucket_encrypted",),
+    ),
+    Fault(
+        "tfstate-stale",
+        ("2.4",),
+        "the state object in S3 was last written 200 days ago",
+        _tfstate_stale,
+        health=("tfstate_object_recent",),
+    ),
+    Fault(
+        "task-def-missing-password",
+        ("2.5", "6.1"),
+        "web-ui's running task definition lacks RDS_DB_PASSWORD",
+        _deployed_env_change(_first_web, _drop_password),
+        health=("ecs_task_definitions_carry_db_settings", "ecs_services_agree_on_db_settings"),
+    ),
+    Fault(
+        "password-mismatch",
+        ("6.1", "6.4"),
+        "web-ui runs a task definition whose RDS_DB_PASSWORD does not authenticate",
+        _deployed_env_change(_first_web, _wrong_password),
+        health=("ecs_services_agree_on_db_settings",),
+    ),
+    Fault(
+        "wrong-db-endpoint",
+        ("6.4",),
+        "RDS_DB_HOST of every service points at an old instance",
+        _deployed_env_change(_all, _wrong_endpoint),
+        health=("ecs_db_host_matches_rds_endpoint",),
+    ),
+    Fault(
+        "stale-deployment",
+        ("4.2.4", "7"),
+        "new revisions registered by terraform apply, services still on the old ones",
+        _stale_deployment,
+        health=("ecs_service_runs_latest_revision",),
+    ),
+    Fault(
+        "deployment-failed",
+        ("6.5",),
+        "web-ui rollout FAILED (circuit breaker), old tasks keep running",
+        _deployment_failed,
+        health=("ecs_service_deployment_completed",),
+    ),
+    Fault(
+        "service-degraded",
+        ("3",),
+        "web-api runs fewer tasks than desired",
+        _service_degraded,
+        health=("ecs_service_at_desired_count",),
+    ),
+    Fault(
+        "image-drift",
+        ("3",),
+        "web-ui runs :latest instead of the plan's :develop image",
+        _image_drift,
+        health=("ecs_service_image_expected",),
+    ),
+    Fault(
+        "opensearch-processing",
+        ("2.3",),
+        "the OpenSearch domain is stuck processing a configuration change",
+        _opensearch_processing,
+        health=("opensearch_domain_ready",),
+    ),
+    Fault(
+        "cache-missing",
+        ("3",),
+        "the Redis cache cluster was deleted",
+        _cache_unavailable,
+        health=("elasticache_cache_available",),
+    ),
+    Fault(
+        "broker-missing",
+        ("3",),
+        "the Celery broker was deleted",
+        _broker_stopped,
+        health=("mq_broker_running",),
+    ),
+)
+
+CATALOG: dict[str, Fault] = {f.name: f for f in FAULTS}
+
+
+def lookup(name: str) -> Fault:
+    try:
+        return CATALOG[name]
+    except KeyError:
+        raise KeyError(f"unknown twin fault {name!r}; known: {', '.join(CATALOG)}") from None

@@ -1,0 +1,53 @@
+"""Behaviour moto lacks and the plan depends on, installed on moto's classes (twin-only).
+
+moto has no sense of time: LatestRestorableTime is always "now" and stays even when backups
+are off. Real RDS archives transaction logs every 5 minutes, so the restorable time trails
+by a few minutes, and an instance without backups has none.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from moto.rds.models import DBInstance
+
+DEFAULT_PITR_LAG = timedelta(seconds=95)
+_installed = False
+
+
+def _latest_restorable_time(self: Any) -> datetime | None:
+    if not self.backup_retention_period:
+        return None
+    lag: timedelta = getattr(self, "twin_pitr_lag", DEFAULT_PITR_LAG)
+    return datetime.now(UTC) - lag
+
+
+def install() -> None:
+    """Idempotent: patch moto's RDS instance model once per process."""
+    global _installed
+    if _installed:
+        return
+    DBInstance.latest_restorable_time = property(_latest_restorable_time)  # type: ignore[assignment,method-assign]
+    _wrap_modify()
+    _installed = True
+
+
+def _wrap_modify() -> None:
+    """Turning automated backups off deletes the instance's automated snapshots, as RDS does."""
+    from moto.rds.models import RDSBackend
+
+    original = RDSBackend.modify_db_instance
+
+    def modify_db_instance(self: Any, db_instance_identifier: str, db_kwargs: dict[str, Any]) -> Any:
+        result = original(self, db_instance_identifier, db_kwargs)
+        if db_kwargs.get("backup_retention_period") == 0:
+            for sid in [
+                k
+                for k, v in self.database_snapshots.items()
+                if v.snapshot_type == "automated" and v.database.db_instance_identifier == db_instance_identifier
+            ]:
+                del self.database_snapshots[sid]
+        return result
+
+    RDSBackend.modify_db_instance = modify_db_instance  # type: ignore[method-assign]
