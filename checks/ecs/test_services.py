@@ -25,7 +25,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @check(
     "3",
     severity="high",
-    remediation="aws ecs describe-services --cluster {ecs_cluster} --services <service> "
+    remediation="aws ecs describe-services --cluster {ecs_cluster} --services {service} "
     "--query 'services[0].events[:5]'; aws logs tail {log_group} --since 10m",
 )
 def test_ecs_service_at_desired_count(
@@ -46,7 +46,7 @@ def test_ecs_service_at_desired_count(
     "6.5",
     severity="high",
     remediation="aws logs tail {log_group} --since 5m; roll back if needed: aws ecs update-service "
-    "--cluster {ecs_cluster} --service <service> --task-definition <PREVIOUS_GOOD_REVISION>",
+    "--cluster {ecs_cluster} --service {service} --task-definition <PREVIOUS_GOOD_REVISION>",
 )
 def test_ecs_service_deployment_completed(
     service: str, ecs_services: dict[str, dict[str, Any]], settings: Settings
@@ -69,7 +69,7 @@ def test_ecs_service_deployment_completed(
 @check(
     "4.2.4",
     severity="critical",
-    remediation="aws ecs update-service --cluster {ecs_cluster} --service <service> --force-new-deployment "
+    remediation="aws ecs update-service --cluster {ecs_cluster} --service {service} --force-new-deployment "
     "(terraform apply registers a revision but does NOT deploy it)",
 )
 def test_ecs_service_runs_latest_revision(
@@ -89,7 +89,7 @@ def test_ecs_service_runs_latest_revision(
     "3",
     severity="medium",
     remediation="set the image back to {expected_image} in the task definition and terraform apply; "
-    "then aws ecs update-service --cluster {ecs_cluster} --service <service> --force-new-deployment",
+    "then aws ecs update-service --cluster {ecs_cluster} --service {service} --force-new-deployment",
 )
 def test_ecs_service_image_expected(
     service: str, running_task_definitions: dict[str, dict[str, Any]], settings: Settings
