@@ -58,12 +58,16 @@ def test_ecs_service_deployment_completed(
         f" ({d.get('runningCount', 0)}/{d.get('desiredCount', 0)})"
         for d in deps
     )
-    assert len(deps) == 1, f"{service} has {len(deps)} deployments: {summary}"
-    dep = deps[0]
-    assert dep.get("rolloutState") == "COMPLETED", (
-        f"§6.5 Deployment stuck or failed: {service} deployment is {dep.get('rolloutState')}: "
-        f"{dep.get('rolloutStateReason', '')} [{summary}]"
+    primary = next((d for d in deps if d.get("status") == "PRIMARY"), None)
+    assert primary is not None, f"{service} has no PRIMARY deployment: [{summary}]"
+    previous = [ecs_api.short(d["taskDefinition"]) for d in deps if d is not primary and d.get("taskDefinition")]
+    assert primary.get("rolloutState") == "COMPLETED", (
+        f"Deployment stuck or failed: {service}'s deployment of "
+        f"{ecs_api.short(primary.get('taskDefinition', '?'))} is {primary.get('rolloutState')}: "
+        f"{primary.get('rolloutStateReason', '')} [{summary}]"
+        + (f"; previous good revision: {previous[0]}" if previous else "")
     )
+    assert len(deps) == 1, f"{service} has {len(deps)} deployments, the old one still draining: [{summary}]"
 
 
 @check(
