@@ -1,0 +1,93 @@
+"""Fixtures for the suite's own tests. Never real AWS: the twin, started in this process.
+
+`twin` (session): one running twin per test process (moto's state is process-global).
+`fresh_twin` (function): the same twin reset to the healthy production account first.
+`run_suite`: runs `pytest` on the checks in a subprocess pointed at the twin with
+`--target aws`, exactly as an operator would point it at an AWS-compatible endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from twin.account import AccountSpec
+from twin.core import Twin
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class SuiteRun:
+    """The outcome of one run of the suite: exit code, output and the evidence it wrote."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    reports: Path
+
+    @property
+    def evidence_dir(self) -> Path:
+        return self.reports / "latest"
+
+    @property
+    def results(self) -> dict[str, Any]:
+        return dict(json.loads((self.evidence_dir / "results.json").read_text()))
+
+    def failing(self) -> set[str]:
+        return {c["id"] for c in self.results["checks"] if c["outcome"] in ("failed", "error")}
+
+    def all_text(self) -> str:
+        """stdout, stderr and every evidence file, for secret scans."""
+        parts = [self.stdout, self.stderr]
+        parts += [p.read_text(errors="replace") for p in self.reports.rglob("*") if p.is_file()]
+        return "\n".join(parts)
+
+
+@pytest.fixture(scope="session")
+def twin() -> Iterator[Twin]:
+    tw = Twin(AccountSpec(region="eu-central-1"))
+    tw.start()
+    yield tw
+    tw.stop()
+
+
+@pytest.fixture
+def fresh_twin(twin: Twin) -> Twin:
+    twin.reset()
+    return twin
+
+
+def twin_env(twin: Twin) -> dict[str, str]:
+    """The environment `python -m twin` prints, on top of a clean copy of ours."""
+    assert twin.info is not None
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TURATH_", "AWS_", "PYTEST_"))}
+    env.update(line.split("=", 1) for line in twin.info.env_lines())
+    return env
+
+
+@pytest.fixture
+def run_suite(tmp_path: Path) -> Callable[..., SuiteRun]:
+    def run(*args: str, env: dict[str, str], timeout: float = 180) -> SuiteRun:
+        reports = tmp_path / f"reports-{len(list(tmp_path.glob('reports-*')))}"
+        full_env = {**env, "TURATH_REPORTS_DIR": str(reports)}
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--env-file", str(tmp_path / "none.env"), *args],
+            cwd=ROOT,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        return SuiteRun(proc.returncode, proc.stdout, proc.stderr, reports)
+
+    return run
