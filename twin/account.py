@@ -57,7 +57,7 @@ def tag_list(extra: dict[str, str] | None = None) -> list[dict[str, str]]:
 
 def backend(service: str, region: str) -> Any:
     """moto's in-process backend for `service` in the twin's account and region (S3 is global)."""
-    backends = get_backend(service)[ACCOUNT_ID]  # type: ignore[index]
+    backends = get_backend(service)[ACCOUNT_ID]  # type: ignore[call-overload]
     return backends["global"] if "global" in backends else backends[region]
 
 

@@ -119,7 +119,7 @@ class Twin:
     # ---- helpers ---------------------------------------------------------------------------
     def client(self, service: str) -> Any:
         assert self.info is not None
-        return boto3.client(
+        return boto3.client(  # type: ignore[call-overload]
             service,
             endpoint_url=self.info.endpoint_url,
             region_name=self.spec.region,

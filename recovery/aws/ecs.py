@@ -56,7 +56,7 @@ def latest_active_revision(ecs: Any, family: str) -> str:
     arns = [a for a in resp.get("taskDefinitionArns", []) if family_and_revision(a)[0] == family]
     if not arns:
         raise NotFound(f"no ACTIVE task definition revision in family {family}")
-    return max(arns, key=lambda a: family_and_revision(a)[1])
+    return str(max(arns, key=lambda a: family_and_revision(a)[1]))
 
 
 def short(arn: str) -> str:

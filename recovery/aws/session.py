@@ -45,7 +45,7 @@ class Aws:
                 kwargs: dict[str, Any] = {"config": _CONFIG}
                 if self.settings.endpoint_url:
                     kwargs["endpoint_url"] = self.settings.endpoint_url
-                self._clients[service] = self.session.client(service, **kwargs)
+                self._clients[service] = self.session.client(service, **kwargs)  # type: ignore[call-overload]
             return self._clients[service]
 
     def account_id(self) -> str:
