@@ -1,0 +1,376 @@
+"""The evidence plugin: three files per run, results.json as DESIGN.md says, no secret anywhere.
+
+Runs pytest in-process through `pytester` (the root conftest lists the "pytester" plugin) against
+a tiny check module; the xdist run uses real worker processes. Nothing here touches AWS.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fixtures import meta
+from fixtures.reporting import EVIDENCE_FILES, results_outcome, run_mode
+from recovery.redaction import scrub, scrub_data
+from recovery.secrets import MASK, Secret, known_secrets
+
+REPO = Path(__file__).resolve().parents[1]
+PATTERN_SECRET = "hunter2-abcdefgh"  # never registered: only the shape patterns can catch it
+
+CHECK_MODULE = '''
+from datetime import UTC, datetime
+
+import pytest
+
+from fixtures.meta import check
+from fixtures import meta
+from fixtures.reporting import attach_evidence
+from recovery.secrets import Secret
+
+SECRET = Secret("__SECRET__")
+
+
+@pytest.fixture
+def broken_step():
+    raise RuntimeError("restore step broke")
+
+
+@check("2.1", severity="high", remediation="aws rds modify-db-instance --db-instance-identifier {rds_instance}")
+def test_rpt_backup_retention_ok(request):
+    """Backups are kept long enough."""
+    response = {"DBInstances": [{"InstanceCreateTime": datetime.now(UTC), "MasterUserPassword": SECRET.reveal()}]}
+    attach_evidence(request, "DescribeDBInstances", response)
+
+
+@check("6.1", severity="critical", remediation="rotate the master password of {db_user}")
+def test_rpt_password_not_leaked():
+    """The password stays out of messages."""
+    leaked = SECRET.reveal()
+    print(f"connecting with {leaked}")
+    assert not leaked, f"DSN postgresql://inveniordm_user:{leaked}@db/invenio; RDS_DB_PASSWORD=hunter2-abcdefgh"
+
+
+@check("4.2", severity="high", remediation="re-run the restore step")
+def test_rpt_restored_db_answers(broken_step):
+    """The restored database answers."""
+
+
+@check("2.3", severity="low", remediation="nothing to do")
+def test_rpt_search_snapshot_repository():
+    """A snapshot repository is registered."""
+    pytest.skip("not on this target")
+
+
+@check("4.3", severity="high", remediation="look at the drill ledger", modes=("drill",))
+def test_rpt_drill_left_nothing():
+    """The drill removed what it created."""
+
+
+def test_plain_self_test():
+    """Not a check: must not appear in results.json."""
+'''
+
+DRILL_CONFTEST = """
+from datetime import UTC, datetime, timedelta
+
+from fixtures.keys import DRILL_KEY
+
+
+def pytest_configure(config):
+    t0 = datetime(2025, 1, 1, 3, 0, tzinfo=UTC)
+    config.stash[DRILL_KEY] = {
+        "id": "d7f3",
+        "snapshot": "rds:invenio-default-rds-2025-01-01-03-00",
+        "phases": [
+            {"name": "provisioned", "started_at": t0, "finished_at": t0 + timedelta(minutes=5), "seconds": 300},
+            {"name": "restored", "started_at": t0 + timedelta(minutes=5),
+             "finished_at": t0 + timedelta(minutes=30), "seconds": 1500},
+        ],
+        "rto_seconds": 1800,
+        "rto_objective_seconds": 3600,
+        "rpo_seconds": 120,
+        "rpo_objective_seconds": 300,
+        "leftovers": [],
+    }
+"""
+
+INI = """
+[pytest]
+markers =
+    health: health
+    drill: drill
+    check(id, plan_section, severity, remediation): check metadata
+"""
+
+ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def validate_results(doc: dict[str, Any]) -> None:
+    """The DESIGN.md contract of results.json, checked field by field."""
+    assert doc["mode"] in {"health", "drill"}
+    assert doc["target"] in {"twin", "aws"}
+    assert doc["account"] is None or isinstance(doc["account"], str)
+    assert doc["region"] is None or isinstance(doc["region"], str)
+    assert ISO.match(doc["started_at"]), doc["started_at"]
+    assert ISO.match(doc["finished_at"]), doc["finished_at"]
+    assert doc["started_at"] <= doc["finished_at"]
+    assert doc["outcome"] in {"passed", "failed"}
+    assert set(doc["summary"]) == {"passed", "failed", "error", "skipped"}
+    assert isinstance(doc["checks"], list)
+    for c in doc["checks"]:
+        assert set(c) == {"id", "plan_section", "severity", "outcome", "message", "remediation"}, c
+        assert re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)*", c["id"]), c["id"]
+        assert re.fullmatch(r"\d+(\.\d+)*", c["plan_section"]), c["plan_section"]
+        assert c["severity"] in {"critical", "high", "medium", "low"}
+        assert c["outcome"] in {"passed", "failed", "error", "skipped"}
+        assert all(isinstance(c[k], str) for k in ("message", "remediation"))
+    assert sum(doc["summary"].values()) == len(doc["checks"])
+    if doc["mode"] == "drill":
+        drill = doc["drill"]
+        assert {
+            "id",
+            "snapshot",
+            "phases",
+            "rto_seconds",
+            "rto_objective_seconds",
+            "rpo_seconds",
+            "rpo_objective_seconds",
+            "leftovers",
+        } <= set(drill)
+        for phase in drill["phases"]:
+            assert {"name", "started_at", "finished_at", "seconds"} <= set(phase)
+        assert isinstance(drill["leftovers"], list)
+    else:
+        assert "drill" not in doc
+
+
+def decoded_data_uris(text: str) -> str:
+    """Self-contained HTML hides JSON/text extras in base64 data URIs; a leak could hide there."""
+    out = []
+    for b64 in re.findall(r"base64,([A-Za-z0-9+/=]+)", text):
+        try:
+            out.append(base64.b64decode(b64).decode("utf-8", errors="replace"))
+        except ValueError:
+            continue
+    return "\n".join(out)
+
+
+class Run:
+    """One in-process pytest run of the check module and the evidence it left."""
+
+    def __init__(self, pytester: pytest.Pytester, reports: Path, result: pytest.RunResult) -> None:
+        self.result = result
+        dirs = [d for d in reports.iterdir() if d.name != "latest"]
+        assert len(dirs) == 1, dirs
+        self.dir = dirs[0]
+        self.latest = reports / "latest"
+        self.results = json.loads((self.dir / "results.json").read_text(encoding="utf-8"))
+        self.checks = {c["id"]: c for c in self.results["checks"]}
+        self.terminal = "\n".join(result.outlines + result.errlines)
+
+    def texts(self) -> dict[str, str]:
+        out = {}
+        for folder in (self.dir, self.latest):
+            for name in EVIDENCE_FILES:
+                text = (folder / name).read_text(encoding="utf-8")
+                out[f"{folder.name}/{name}"] = text + "\n" + decoded_data_uris(text)
+        out["terminal"] = self.terminal
+        return out
+
+
+RunFn = Callable[..., Run]
+
+
+@pytest.fixture
+def run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> RunFn:
+    """Run the check module with the evidence plugin; returns go(secret, *args, reports=None) -> Run."""
+    pytester.makeini(INI)
+    pytester.makeconftest(DRILL_CONFTEST)
+    monkeypatch.setenv("PYTHONPATH", str(REPO))  # xdist workers import fixtures.* from the repo
+    for var in ("TURATH_TARGET", "TURATH_DB_USER", "TURATH_RDS_INSTANCE", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(var, raising=False)
+
+    # The settings plugin (if a test loads it) hands its Settings to fixtures.meta: restore afterwards.
+    monkeypatch.setattr(meta, "_settings", meta.current_settings())
+
+    def go(secret: str, *args: str, reports: Path | None = None) -> Run:
+        from_env = tmp_path_factory.mktemp("reports")
+        monkeypatch.setenv("TURATH_REPORTS_DIR", str(from_env))
+        reports = reports or from_env
+        pytester.makepyfile(test_checks=CHECK_MODULE.replace("__SECRET__", secret))
+        result = pytester.runpytest_inprocess("-p", "fixtures.reporting", "-p", "no:cacheprovider", *args)
+        return Run(pytester, reports, result)
+
+    return go
+
+
+def new_secret() -> str:
+    return f"pw-{uuid.uuid4().hex[:12]}"
+
+
+def test_health_run_files_three_scrubbed_files_with_check_results(run: RunFn) -> None:
+    secret = new_secret()
+    r = run(secret)
+    r.result.assert_outcomes(passed=3, failed=1, errors=1, skipped=1)
+
+    assert re.fullmatch(r"health-\d{8}T\d{6}Z", r.dir.name)
+    for name in EVIDENCE_FILES:
+        assert (r.dir / name).read_bytes() == (r.latest / name).read_bytes(), name
+        assert not (r.latest / name).is_symlink()
+
+    validate_results(r.results)
+    assert r.results["outcome"] == "failed"
+    assert r.results["target"] == "twin"
+    assert r.results["region"] == "eu-central-1"
+    assert r.results["summary"] == {"passed": 2, "failed": 1, "error": 1, "skipped": 1}
+    assert "plain_self_test" not in json.dumps(r.results)
+
+    failed = r.checks["rpt_password_not_leaked"]
+    assert failed["outcome"] == "failed"
+    assert failed["plan_section"] == "6.1"
+    assert failed["severity"] == "critical"
+    assert failed["message"].startswith("§6.1 rpt_password_not_leaked: DSN postgresql://inveniordm_user:")
+    assert "Fix (plan" not in failed["message"]
+    assert failed["remediation"] == "rotate the master password of inveniordm_user"
+
+    error = r.checks["rpt_restored_db_answers"]
+    assert error["outcome"] == "error"
+    assert error["message"] == "setup: RuntimeError: restore step broke"
+    assert r.checks["rpt_search_snapshot_repository"]["message"] == "not on this target"
+    assert r.checks["rpt_backup_retention_ok"]["remediation"].endswith("--db-instance-identifier invenio-default-rds")
+
+    html = (r.dir / "report.html").read_text(encoding="utf-8")
+    assert "Turath recovery evidence — health on twin" in html
+    for needle in ("rpt_password_not_leaked", "planSection", "critical", "DescribeDBInstances", "eu-central-1"):
+        assert needle in html, needle
+    cases = ET.parse(r.dir / "junit.xml").getroot().iter("testcase")
+    props = {p.get("name"): p.get("value") for case in cases for p in case.iter("property")}
+    assert props["check_plan_section"] in {"2.1", "6.1", "4.2", "2.3", "4.3"}
+
+    assert f"evidence: {r.dir}/report.html, junit.xml, results.json" in r.terminal
+    for where, text in r.texts().items():
+        assert secret not in text, where
+        assert PATTERN_SECRET not in text, where
+    assert MASK in r.checks["rpt_password_not_leaked"]["message"]
+
+
+def test_drill_run_writes_drill_section_and_timeline(run: RunFn) -> None:
+    r = run(new_secret(), "-m", "drill")
+    r.result.assert_outcomes(passed=1)
+    assert r.dir.name.startswith("drill-")
+    validate_results(r.results)
+    assert r.results["outcome"] == "passed"
+    assert list(r.checks) == ["rpt_drill_left_nothing"]
+    assert r.results["drill"]["rto_objective_seconds"] == 3600
+    assert r.results["drill"]["phases"][1]["started_at"] == "2025-01-01T03:05:00+00:00"
+    html = (r.dir / "report.html").read_text(encoding="utf-8")
+    assert "Turath recovery evidence — drill on twin" in html
+    assert "<svg" in html
+    assert "RTO objective 3600 s" in html
+
+
+def test_xdist_run_collects_worker_reports_and_scrubs_worker_only_secrets(run: RunFn) -> None:
+    secret = new_secret()
+    r = run(secret, "-n", "2")
+    r.result.assert_outcomes(passed=3, failed=1, errors=1, skipped=1)
+    assert secret not in known_secrets(), "the secret must exist only in the workers for this test to mean much"
+    validate_results(r.results)
+    assert set(r.checks) == {
+        "rpt_backup_retention_ok",
+        "rpt_password_not_leaked",
+        "rpt_restored_db_answers",
+        "rpt_search_snapshot_repository",
+        "rpt_drill_left_nothing",
+    }
+    assert r.checks["rpt_password_not_leaked"]["message"].startswith("§6.1 ")
+    assert r.checks["rpt_password_not_leaked"]["remediation"] == "rotate the master password of inveniordm_user"
+    assert "DescribeDBInstances" in (r.dir / "report.html").read_text(encoding="utf-8")  # extras cross xdist
+    for where, text in r.texts().items():
+        assert secret not in text, where
+        assert PATTERN_SECRET not in text, where
+
+
+def test_reports_dir_comes_from_the_settings_plugin(run: RunFn, pytester: pytest.Pytester, tmp_path: Path) -> None:
+    pytester.makeconftest(DRILL_CONFTEST + '\npytest_plugins = ["fixtures.settings"]\n')
+    chosen = tmp_path / "chosen"
+    r = run(new_secret(), "--reports-dir", str(chosen), reports=chosen)
+    validate_results(r.results)
+    # With the settings plugin loaded, meta formats the fix in the assertion message as well.
+    assert "Fix (plan §6.1): rotate the master password of inveniordm_user" in r.terminal
+
+
+@pytest.mark.parametrize(
+    ("markexpr", "mode"),
+    [
+        ("", "health"),
+        ("health", "health"),
+        ("drill", "drill"),
+        ("drill and not slow", "drill"),
+        ("not drill", "health"),
+    ],
+)
+def test_mode_follows_the_mark_expression(markexpr: str, mode: str) -> None:
+    assert run_mode(markexpr) == mode
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "expected"),
+    [
+        (["passed", "skipped"], "passed"),
+        (["passed", "failed"], "failed"),
+        (["passed", "error"], "failed"),
+        (["skipped"], "failed"),
+        ([], "failed"),
+    ],
+)
+def test_run_passes_only_when_a_check_ran_and_none_failed(outcomes: list[str], expected: str) -> None:
+    assert results_outcome({"outcome": o} for o in outcomes) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "leak"),
+    [
+        ("RDS_DB_PASSWORD=hunter2-abcdefgh; next", "hunter2-abcdefgh"),
+        ('{"RDS_DB_PASSWORD": "hunter2-abcdefgh"}', "hunter2-abcdefgh"),
+        ("postgresql://inveniordm_user:pa55-w0rd@db:5432/invenio", "pa55-w0rd"),
+        ("host=db port=5432 password=pa55-w0rd dbname=invenio", "pa55-w0rd"),
+        ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI"),
+        ("AWS_SECRET_ACCESS_KEY='wJalrXUtnFEMI/K7MDENG'", "wJalrXUtnFEMI"),
+        ("{'MasterUserPassword': 'pa55 w0rd'}", "pa55 w0rd"),
+    ],
+    ids=["env", "json", "url", "libpq", "aws-ini", "aws-env", "repr"],  # ids must not show the values
+)
+def test_scrub_masks_secrets_by_shape(text: str, leak: str) -> None:
+    clean = scrub(text)
+    assert leak not in clean
+    assert MASK in clean
+
+
+def test_scrub_keeps_config_errors_and_urls_readable() -> None:
+    for text in (
+        "configuration error: TURATH_DB_PASSWORD: must not be empty",
+        "https://invenio.turath-project.com:443/api/records?q=1",
+        "RDS instance invenio-default-rds has BackupRetentionPeriod=1",
+    ):
+        assert scrub(text) == text
+
+
+def test_scrub_data_masks_registered_values_and_sensitive_keys() -> None:
+    secret = Secret(new_secret())
+    data = {
+        "Credentials": {"SecretAccessKey": "abc/def", "SessionToken": "tok", "AccessKeyId": "AKIAEXAMPLE"},
+        "MasterUserSecret": {"SecretArn": "arn:aws:secretsmanager:eu-central-1:1:secret:x"},
+        "log": ("line with " + secret.reveal(), ["RDS_DB_PASSWORD=x1y2z3"]),
+    }
+    clean = scrub_data(data)
+    assert clean["Credentials"] == {"SecretAccessKey": MASK, "SessionToken": MASK, "AccessKeyId": "AKIAEXAMPLE"}
+    assert clean["MasterUserSecret"]["SecretArn"].startswith("arn:aws:")
+    assert clean["log"] == (f"line with {MASK}", [f"RDS_DB_PASSWORD={MASK}"])
