@@ -1,7 +1,13 @@
-"""Plugin wiring only: every fixture and hook lives in one module per concern under fixtures/."""
+"""Plugin wiring only: every fixture and hook lives in one module per concern under fixtures/.
+
+Order matters: pytest configures the later-listed plugins first, so the settings are ready
+when the evidence plugin chooses the reports directory.
+"""
 
 pytest_plugins = [
+    "fixtures.reporting",
     "fixtures.settings",
     "fixtures.target",
     "fixtures.collected",
+    "pytester",
 ]
