@@ -1,0 +1,259 @@
+"""In-memory stand-in of the OpenSearch indices InvenioRDM uses, and of its indexing worker.
+
+Like InvenioRDM, reindexing is two-phase: the CLI only *queues* ids (RabbitMQ in production),
+and a worker (Celery) later loads them from the database and writes the documents. Counts are
+therefore only comparable with the database once `pending()` is 0 (FACTS: reindexing is
+asynchronous). A rebuild never deletes documents it is not asked about, so documents of records
+that are gone from a restored database stay until the index is destroyed (FACTS: orphans).
+
+Writing to an index that does not exist creates it, as OpenSearch does with its default
+`action.auto_create_index`; a later `init()` then fails like `invenio index init` would.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict, deque
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from twin.invenio_db import PUBLISHED_LATEST_SQL
+
+log = logging.getLogger(__name__)
+
+# kind -> index (alias) name without the prefix, as InvenioRDM v12/v13 names them.
+INDICES: dict[str, str] = {
+    "records": "rdmrecords-records",
+    "drafts": "rdmrecords-drafts",
+    "users": "users",
+    "communities": "communities",
+}
+
+Document = dict[str, Any]
+
+
+class SearchError(Exception):
+    """Base of the errors this stand-in raises (OpenSearch answers them with 4xx)."""
+
+
+class IndexExistsError(SearchError):
+    """`resource_already_exists_exception`: `index init` on indices that exist."""
+
+
+class IndexNotFoundError(SearchError):
+    """`index_not_found_exception`: reading an index that does not exist."""
+
+
+def _iso(value: Any) -> Any:
+    """DB timestamps are naive UTC; the index stores ISO strings with the offset."""
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.isoformat()
+    return value
+
+
+def _record_texts(doc: Document) -> list[str]:
+    """The strings a query matches: titles (also translated ones) and creator names."""
+    metadata = doc.get("metadata") or {}
+    texts = [str(metadata.get("title") or "")]
+    texts += [str(t.get("title") or "") for t in metadata.get("additional_titles") or [] if isinstance(t, dict)]
+    for creator in metadata.get("creators") or []:
+        if not isinstance(creator, dict):
+            texts.append(str(creator))
+            continue
+        person = creator.get("person_or_org") or creator
+        for field in ("name", "given_name", "family_name"):
+            if person.get(field):
+                texts.append(str(person[field]))
+    return texts
+
+
+class SearchIndex:
+    """Thread-safe set of named indices holding documents by id."""
+
+    def __init__(self, prefix: str = "invenio-") -> None:
+        self.prefix = prefix
+        self._lock = threading.Lock()
+        self._indices: dict[str, dict[str, Document]] = {}
+        self._queue: deque[tuple[str, str, str]] = deque()
+        self._inflight = 0
+
+    # ---- index management (invenio index ...) ---------------------------------------------
+    def index_name(self, kind: str) -> str:
+        if kind not in INDICES:
+            raise ValueError(f"unknown index kind {kind!r}; known: {sorted(INDICES)}")
+        return f"{self.prefix}{INDICES[kind]}"
+
+    def names(self) -> list[str]:
+        """Full names of the indices that exist now."""
+        with self._lock:
+            return sorted(self.index_name(kind) for kind in self._indices)
+
+    def exists(self, kind: str | None = None) -> bool:
+        """Whether `kind`'s index exists; without `kind`, whether any of them does."""
+        with self._lock:
+            return bool(self._indices) if kind is None else kind in self._indices
+
+    def init(self, force: bool = False) -> list[str]:
+        """Create all indices; like `invenio index init`, refuse if any exists unless `force`."""
+        with self._lock:
+            if self._indices and not force:
+                existing = sorted(self.index_name(kind) for kind in self._indices)
+                raise IndexExistsError(f"index [{existing[0]}] already exists")
+            self._indices = {kind: {} for kind in INDICES}
+            return [self.index_name(kind) for kind in INDICES]
+
+    def destroy(self) -> list[str]:
+        """Delete all indices and their documents. The queue (a broker in production) stays."""
+        with self._lock:
+            gone = sorted(self.index_name(kind) for kind in self._indices)
+            self._indices = {}
+            return gone
+
+    # ---- indexing (indexer queue + Celery) --------------------------------------------------
+    def queue(self, kind: str, ids: Iterable[str], dsn: str) -> int:
+        """Queue ids of `kind` to be (re)indexed from the database at `dsn`; returns how many."""
+        self.index_name(kind)  # validates kind
+        items = [(kind, str(i), dsn) for i in ids]
+        with self._lock:
+            self._queue.extend(items)
+        return len(items)
+
+    def pending(self) -> int:
+        """Ids queued or being indexed right now."""
+        with self._lock:
+            return len(self._queue) + self._inflight
+
+    def process_queue(self, batch: int = 500) -> int:
+        """Index up to `batch` queued ids; returns how many were taken from the queue.
+
+        A batch whose database cannot be read is dropped and logged, as a failed bulk task is.
+        """
+        with self._lock:
+            taken = [self._queue.popleft() for _ in range(min(batch, len(self._queue)))]
+            self._inflight += len(taken)
+        if not taken:
+            return 0
+        try:
+            groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+            for kind, ident, dsn in taken:
+                groups[(kind, dsn)].append(ident)
+            for (kind, dsn), ids in groups.items():
+                try:
+                    docs = self._load(kind, ids, dsn)
+                except psycopg.Error as exc:
+                    log.error("bulk indexing of %d %s failed: %s", len(ids), kind, str(exc).strip())
+                    continue
+                self._apply(kind, ids, docs)
+        finally:
+            with self._lock:
+                self._inflight -= len(taken)
+        return len(taken)
+
+    def _apply(self, kind: str, ids: list[str], docs: dict[str, Document]) -> None:
+        with self._lock:
+            index = self._indices.setdefault(kind, {})  # auto-create, like OpenSearch
+            for ident in ids:
+                if ident in docs:
+                    index[ident] = docs[ident]
+                else:
+                    # Queued but no longer indexable (deleted, superseded version): the indexer
+                    # removes its document. Ids never queued (orphans) are left alone.
+                    index.pop(ident, None)
+
+    def _load(self, kind: str, ids: list[str], dsn: str) -> dict[str, Document]:
+        sql = {
+            "records": "SELECT id, recid, json, created, updated FROM ("
+            + PUBLISHED_LATEST_SQL.strip().rstrip(";")
+            + ") AS latest WHERE id::text = ANY(%s)",
+            "drafts": "SELECT id, json, created, updated FROM rdm_drafts_metadata "
+            "WHERE json IS NOT NULL AND id::text = ANY(%s)",
+            "users": "SELECT id, email, username, active, confirmed_at, created, updated "
+            "FROM accounts_user WHERE id::text = ANY(%s)",
+            "communities": "SELECT id, slug, json, created, updated FROM communities_metadata "
+            "WHERE json IS NOT NULL AND id::text = ANY(%s)",
+        }[kind]
+        with psycopg.connect(dsn, connect_timeout=2, row_factory=dict_row) as conn:
+            rows = conn.execute(sql, (ids,)).fetchall()
+        docs: dict[str, Document] = {}
+        for row in rows:
+            ident = str(row["id"])
+            body = dict(row.pop("json", None) or {})
+            body.update({k: _iso(v) for k, v in row.items() if k != "id"})
+            body["uuid"] = ident
+            body["id"] = str(row["recid"]) if kind == "records" else ident
+            docs[ident] = body
+        return docs
+
+    # ---- reading -----------------------------------------------------------------------------
+    def count(self, kind: str) -> int:
+        """Documents in `kind`'s index (`GET /<prefix><index>/_count`)."""
+        name = self.index_name(kind)
+        with self._lock:
+            if kind not in self._indices:
+                raise IndexNotFoundError(f"no such index [{name}]")
+            return len(self._indices[kind])
+
+    def search(self, q: str = "", size: int = 10, page: int = 1) -> tuple[int, list[Document]]:
+        """Records matching `q` (case-insensitive substring of title or creators), newest first.
+
+        Returns the exact total and one page of documents (copies).
+        """
+        name = self.index_name("records")
+        with self._lock:
+            if "records" not in self._indices:
+                raise IndexNotFoundError(f"no such index [{name}]")
+            docs = list(self._indices["records"].values())
+        needle = q.strip().lower()
+        if needle:
+            docs = [d for d in docs if any(needle in t.lower() for t in _record_texts(d))]
+        docs.sort(key=lambda d: (str(d.get("created") or ""), str(d.get("id"))), reverse=True)
+        start = max(page - 1, 0) * size
+        return len(docs), [dict(d) for d in docs[start : start + size]]
+
+    def documents(self, kind: str) -> list[Document]:
+        """Copies of all documents of `kind` (for tests and diagnostics)."""
+        with self._lock:
+            return [dict(d) for d in self._indices.get(kind, {}).values()]
+
+    def put(self, kind: str, doc_id: str, doc: Document) -> None:
+        """Write one document directly (to stage stale indices, e.g. orphans, in tests)."""
+        self.index_name(kind)
+        with self._lock:
+            self._indices.setdefault(kind, {})[doc_id] = dict(doc)
+
+
+class IndexWorker:
+    """Background stand-in of the Celery worker that drains the indexer queue."""
+
+    def __init__(self, index: SearchIndex, interval: float = 0.2) -> None:
+        self.index = index
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="twin-index-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                while self.index.process_queue() and not self._stop.is_set():
+                    pass
+            except Exception:  # keep the worker alive, as Celery does after a failed task
+                log.exception("index worker: processing the queue failed")
