@@ -80,7 +80,7 @@ def run_suite(tmp_path: Path) -> Callable[..., SuiteRun]:
         reports = tmp_path / f"reports-{len(list(tmp_path.glob('reports-*')))}"
         full_env = {**env, "TURATH_REPORTS_DIR": str(reports)}
         proc = subprocess.run(
-            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--env-file", str(tmp_path / "none.env"), *args],
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--env-file={tmp_path / 'none.env'}", *args],
             cwd=ROOT,
             env=full_env,
             capture_output=True,
