@@ -45,6 +45,7 @@ class AccountSpec:
     broker_name: str = "invenio-default-mq"
     allocated_storage_gib: int = 100
     records: int = 2000
+    alb_name: str = "invenio-default-alb"
     desired: dict[str, int] = field(default_factory=lambda: {"web-ui": 2, "web-api": 2, "worker": 1})
 
     def log_group(self, service: str) -> str:
@@ -170,8 +171,62 @@ class AccountSeeder:
         key_obj = b.get_object(s.tfstate_bucket, s.tfstate_key)
         key_obj.last_modified = now - timedelta(days=2, hours=3)
 
+    # ---- network and load balancer ---------------------------------------------------------
+    def network(self) -> dict[str, Any]:
+        """The VPC the services and the load balancer live in (private subnets in two AZs)."""
+        ec2 = self.clients("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+        subnets = [
+            ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=f"{self.spec.region}{az}")[
+                "Subnet"
+            ]["SubnetId"]
+            for i, az in ((1, "a"), (2, "b"))
+        ]
+        sg = ec2.create_security_group(GroupName="invenio-default-ecs", Description="ECS tasks", VpcId=vpc)["GroupId"]
+        return {"vpc": vpc, "subnets": subnets, "security_groups": [sg]}
+
+    def load_balancer(self, network: dict[str, Any]) -> dict[str, str]:
+        """The site's ALB: /api/* to web-api, everything else to web-ui (returns role -> TG ARN)."""
+        elb = self.clients("elbv2")
+        lb = elb.create_load_balancer(
+            Name=self.spec.alb_name,
+            Subnets=network["subnets"],
+            SecurityGroups=network["security_groups"],
+            Scheme="internet-facing",
+            Type="application",
+            Tags=tag_list(),
+        )["LoadBalancers"][0]["LoadBalancerArn"]
+        groups = {}
+        for role in ("web-ui", "web-api"):
+            groups[role] = elb.create_target_group(
+                Name=f"invenio-default-{role}",
+                Protocol="HTTP",
+                Port=5000,
+                VpcId=network["vpc"],
+                TargetType="ip",
+                HealthCheckPath="/ping",
+            )["TargetGroups"][0]["TargetGroupArn"]
+        listener = elb.create_listener(
+            LoadBalancerArn=lb,
+            Protocol="HTTP",
+            Port=80,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": groups["web-ui"]}],
+        )["Listeners"][0]["ListenerArn"]
+        elb.create_rule(
+            ListenerArn=listener,
+            Priority=10,
+            Conditions=[{"Field": "path-pattern", "Values": ["/api/*"]}],
+            Actions=[{"Type": "forward", "TargetGroupArn": groups["web-api"]}],
+        )
+        return groups
+
     # ---- ECS, logs (plan 2.5, 3, 4 step 2.4) ----------------------------------------------
-    def ecs(self, env_for: Callable[[str], dict[str, str]]) -> dict[str, str]:
+    def ecs(
+        self,
+        env_for: Callable[[str], dict[str, str]],
+        network: dict[str, Any] | None = None,
+        target_groups: dict[str, str] | None = None,
+    ) -> dict[str, str]:
         """Cluster, two revisions per family (the older one stale), services on the newest."""
         s = self.spec
         ecs, logs = self.clients("ecs"), self.clients("logs")
@@ -188,14 +243,28 @@ class AccountSeeder:
                 arn = ecs.register_task_definition(**self.task_definition(service, revision_env))["taskDefinition"][
                     "taskDefinitionArn"
                 ]
+            extra: dict[str, Any] = {}
+            if network is not None:
+                extra["networkConfiguration"] = {
+                    "awsvpcConfiguration": {
+                        "subnets": network["subnets"],
+                        "securityGroups": network["security_groups"],
+                        "assignPublicIp": "DISABLED",
+                    }
+                }
+            if target_groups and service in target_groups:
+                extra["loadBalancers"] = [
+                    {"targetGroupArn": target_groups[service], "containerName": s.app_container, "containerPort": 5000}
+                ]
             ecs.create_service(
                 cluster=s.ecs_cluster,
                 serviceName=service,
                 taskDefinition=arn,
                 desiredCount=s.desired.get(service, 1),
                 launchType="FARGATE",
+                **extra,
                 deploymentConfiguration={
-                    "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+                    "deploymentCircuitBreaker": {"enable": True, "rollback": False},
                     "maximumPercent": 200,
                     "minimumHealthyPercent": 100,
                 },

@@ -7,25 +7,37 @@ it would be configured for real AWS. The suite never reaches into the twin beyon
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import secrets
 import string
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+import psycopg
 from botocore.config import Config
+from psycopg.conninfo import make_conninfo
 
-from twin import realism
+from twin import ecsagent, rdsdata, realism, site
 from twin.account import ACCOUNT_ID, AccountSeeder, AccountSpec, backend, tfstate_document
 from twin.awsserver import AwsServer, Operation
+from twin.ecsagent import EcsAgent, wait_settled
+from twin.invenio_cli import run_command, search_key
+from twin.invenio_db import SCHEMA_PATH, Dataset, file_content, generate, load
+from twin.postgres import PostgresServer
+from twin.rdsdata import RdsData
+from twin.search import SearchIndex
+from twin.site import Sites
 
 log = logging.getLogger(__name__)
 
+SEED_TEMPLATE = "twin_seed"
 ACCESS_KEY = "twin-access-key"  # moto accepts any; these are not secrets
 SECRET_KEY = "twin-secret-key"
 
@@ -69,49 +81,158 @@ class TwinInfo:
 
 
 class Twin:
-    """Start, steer and stop the stand-in account. One per process (moto's state is global)."""
+    """Start, steer and stop the stand-in account. One per process (moto's state is global).
 
-    def __init__(self, spec: AccountSpec, port: int = 0, faults: tuple[str, ...] = ()) -> None:
+    `data=True` (default) adds the data plane: a real PostgreSQL behind every RDS endpoint,
+    ECS rollouts and one-off tasks, load balancers serving the InvenioRDM stand-in, search
+    indices with a Celery-like worker. `data=False` is the control plane alone (fast tests).
+    """
+
+    def __init__(self, spec: AccountSpec, port: int = 0, faults: tuple[str, ...] = (), data: bool = True) -> None:
         self.spec = spec
         self.faults = faults
+        self.data = data
         self.server = AwsServer(port)
         self.password = generate_password()
         self.info: TwinInfo | None = None
         self.started_at: datetime | None = None
         self.timings: dict[str, float] = {}
+        self.pg: PostgresServer | None = None
+        self.dataset: Dataset | None = None
+        self.rds_data: RdsData | None = None
+        self.agent: EcsAgent | None = None
+        self.sites: Sites | None = None
+        self.indices: dict[str, SearchIndex] = {}
+        self.worker: MultiIndexWorker | None = None
         self._lock = threading.Lock()
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> TwinInfo:
         t0 = time.perf_counter()
         _quiet_werkzeug()
-        url = self.server.start()
+        realism.install()
         self.started_at = datetime.now(UTC)
+        pg_thread = None
+        if self.data:
+            pg_thread = threading.Thread(target=self._start_database, name="twin-pg", daemon=True)
+            pg_thread.start()
+        url = self.server.start()
         self.info = TwinInfo(url, self.spec.region, ACCOUNT_ID, ACCESS_KEY, SECRET_KEY)
+        self.client("rds").describe_db_instances()  # moto's RDS backend takes ~1 s to build: overlap it
+        if pg_thread is not None:
+            pg_thread.join()
+            if self._pg_error is not None:
+                raise self._pg_error
+            self._activate_data_plane()
+        self.timings["services"] = time.perf_counter() - t0
         self.seed()
         self.apply_faults(self.faults)
+        if self.data:
+            inst = self.backend("rds").databases[self.spec.rds_instance]
+            self.info = dataclasses.replace(
+                self.info, site_url=self.site_url, db_host=f"{inst.address}:{inst.port}", db_password=self.password
+            )
         self.timings["start"] = time.perf_counter() - t0
         log.info("twin ready at %s in %.2fs", url, self.timings["start"])
         return self.info
 
+    _pg_error: BaseException | None = None
+
+    def _start_database(self) -> None:
+        try:
+            t0 = time.perf_counter()
+            pg = PostgresServer().start()
+            self.pg = pg
+            self.dataset = generate(records=self.spec.records, now=self.started_at)
+            pg.ensure_role(self.spec.db_user, self.password)
+            pg.create_database(SEED_TEMPLATE, owner=self.spec.db_user)
+            # Loaded as the master user, so every table belongs to it, as after Alembic on RDS.
+            with psycopg.connect(pg.dsn(SEED_TEMPLATE, self.spec.db_user, self.password)) as conn:
+                load(conn, self.dataset, self.spec.files_bucket)
+            self.timings["database"] = time.perf_counter() - t0
+        except BaseException as exc:  # surfaced in start()
+            self._pg_error = exc
+
+    def _activate_data_plane(self) -> None:
+        assert self.pg is not None
+        self.rds_data = RdsData(self.pg, self.spec.db_user, self.spec.db_name)
+        self.rds_data.schema_sql = SCHEMA_PATH.read_text()
+        rdsdata.activate(self.rds_data)
+        self.agent = EcsAgent(lambda: self.backend("ecs"), self.search_index, self.write_log)
+        ecsagent.activate(self.agent)
+        self.sites = Sites(
+            lambda: self.backend("elbv2"),
+            lambda: self.backend("ecs"),
+            self.agent.runtime,
+            self.search_index,
+            self.task_s3_client,
+            self.write_log,
+        )
+        site.activate(self.sites)
+
     def seed(self) -> None:
-        realism.install()
         now = datetime.now(UTC)
         seeder = AccountSeeder(self.spec, self.client)
+        network = seeder.network()
+        if self.rds_data is not None:
+            self.rds_data.lazy_snapshots = True
         seeder.rds(self.password, now)
+        if self.rds_data is not None:
+            self.rds_data.lazy_snapshots = False
+            self.rds_data.attach(self.backend("rds").databases[self.spec.rds_instance], SEED_TEMPLATE)
         endpoint = self.rds_endpoint(self.spec.rds_instance)
         seeder.s3(self.seed_objects(), tfstate_document(self.password, endpoint), now)
-        seeder.ecs(self.task_environment)
         seeder.services()
+        target_groups = seeder.load_balancer(network)
+        seeder.ecs(self.task_environment, network, target_groups)
+        if self.agent is not None:
+            wait_settled(self.agent)
+            self._index_production()
         self.mark_services_running()
+        self.seeded_at = datetime.now(UTC)
+
+    def _index_production(self) -> None:
+        """The production index is in sync with the database at start, as on a healthy stack."""
+        env = self.task_environment("web-ui")
+        index = self.search_index(search_key(env))
+        assert index is not None
+        index.destroy()
+        index.init()
+        run_command(["invenio", "rdm", "rebuild-all-indices"], {**env}, self.search_index, True)
+        while index.pending():
+            index.process_queue(batch=5000)
+        if self.worker is None:
+            self.worker = MultiIndexWorker(self.indices)
+            self.worker.start()
 
     def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+        if self.sites is not None:
+            self.sites.close_all()
+            site.activate(None)
+        if self.agent is not None:
+            self.agent.stop()
+            ecsagent.activate(None)
+        if self.rds_data is not None:
+            self.rds_data.stop()
+            rdsdata.activate(None)
         self.server.stop()
+        if self.pg is not None:
+            self.pg.stop()
 
     def reset(self) -> None:
         """Back to the healthy production account (moto state cleared and seeded again)."""
         from moto.moto_api._internal.models import moto_api_backend
 
+        if self.sites is not None:
+            self.sites.close_all()
+        if self.agent is not None:
+            self.agent.stop()
+        if self.rds_data is not None:
+            self.rds_data.reset()
+        with self._lock:
+            self.indices.clear()
         moto_api_backend.reset()
         self.server.recorder.clear()
         self.seed()
@@ -141,21 +262,89 @@ class Twin:
     def task_environment(self, service: str) -> dict[str, str]:
         """What Terraform puts in each service's task definition (plan 2.5)."""
         s = self.spec
+        domain = self.backend("opensearch").domains.get(s.opensearch_domain)
+        search_host = f"{domain.endpoint}:443" if domain is not None else f"{s.opensearch_domain}.es:443"
         return {
             "RDS_DB_HOST": self.rds_endpoint(s.rds_instance),
             "RDS_DB_PASSWORD": self.password,
             "RDS_DB_USER": s.db_user,
             "RDS_DB_NAME": s.db_name,
             "S3_BUCKET_NAME": s.files_bucket,
-            "INVENIO_SEARCH_HOSTS": f"search-{s.opensearch_domain}.{s.region}.es.amazonaws.com:443",
+            "INVENIO_SEARCH_HOSTS": search_host,
             "INVENIO_CACHE_REDIS_HOST": f"{s.cache_cluster}.cache.amazonaws.com",
             "INVENIO_SITE_UI_URL": "https://invenio.turath-project.com",
             "INVENIO_SERVICE_ROLE": service,
         }
 
-    def seed_objects(self) -> list[tuple[str, bytes]]:
-        """Objects of the files bucket. Replaced by the data plane's dataset when it runs."""
-        return [(f"files/seed/{i:04d}/data", f"%PDF-1.4 seed {i}".encode()) for i in range(8)]
+    def seed_objects(self) -> Iterator[tuple[str, bytes]]:
+        """Objects of the files bucket: the dataset's files (real size and MD5), or a few stubs."""
+        if self.dataset is None:
+            yield from ((f"files/seed/{i:04d}/data", f"%PDF-1.4 seed {i}".encode()) for i in range(8))
+            return
+        for f in self.dataset.files:
+            yield f.key, file_content(f)
+
+    # ---- data plane --------------------------------------------------------------------------
+    @property
+    def site_url(self) -> str:
+        lbs = [lb for lb in self.backend("elbv2").load_balancers.values() if lb.name == self.spec.alb_name]
+        return f"http://{lbs[0].dns_name}" if lbs and self.sites is not None else ""
+
+    def db_dsn(self, instance_id: str, password: str | None = None) -> str:
+        """libpq conninfo for the master user at an instance's endpoint (what a client uses)."""
+        inst = self.backend("rds").databases[instance_id]
+        return make_conninfo(
+            host=inst.address,
+            port=inst.port,
+            dbname=self.spec.db_name,
+            user=self.spec.db_user,
+            password=self.password if password is None else password,
+            connect_timeout=3,
+        )
+
+    def search_index(self, key: str) -> SearchIndex | None:
+        """The indices INVENIO_SEARCH_HOSTS (and prefix) name, if that OpenSearch domain exists."""
+        hosts, _, prefix = key.partition("|")
+        host = hosts.split(",")[0].split("://")[-1].split(":")[0]
+        domains = self.backend("opensearch").domains.values()
+        if not any(d.endpoint == host and not getattr(d, "deleted", False) for d in domains):
+            return None
+        with self._lock:
+            if key not in self.indices:
+                self.indices[key] = SearchIndex(prefix=prefix or "invenio-")
+            return self.indices[key]
+
+    def write_log(self, group: str, stream: str, lines: list[str]) -> None:
+        """Append lines to a CloudWatch log stream (what the awslogs driver does)."""
+        logs = self.backend("logs")
+        if group not in logs.groups:
+            return
+        if stream not in logs.groups[group].streams:
+            logs.create_log_stream(group, stream)
+        now = int(time.time() * 1000)
+        events = [{"timestamp": now, "message": line} for line in lines]
+        if events:
+            logs.put_log_events(group, stream, events)
+
+    def task_s3_client(self) -> Any:
+        """The S3 client of the app's tasks: bucket policies that deny the task role apply."""
+        client = self.client("s3")
+        client.meta.events.register("before-call.s3.GetObject", self._deny_by_policy)
+        client.meta.events.register("before-call.s3.HeadObject", self._deny_by_policy)
+        return client
+
+    def _deny_by_policy(self, params: dict[str, Any], **_: Any) -> Any:
+        bucket = params.get("Bucket", "")
+        try:
+            policy = json.loads(self.backend("s3").get_bucket(bucket).policy or b"{}")
+        except Exception:  # no such bucket: let S3 answer NoSuchBucket itself
+            return None
+        for stmt in policy.get("Statement", []):
+            principal = json.dumps(stmt.get("Principal", ""))
+            if stmt.get("Effect") == "Deny" and ("invenio-default-task" in principal or principal == '"*"'):
+                body = {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}, "ResponseMetadata": {}}
+                return _Http(403), body
+        return None
 
     def apply_faults(self, names: tuple[str, ...]) -> None:
         """Inject catalogued faults (twin/faults.py) through the surfaces a real failure shows in."""
@@ -169,7 +358,10 @@ class Twin:
         return self.backend("ecs").services[f"{self.spec.ecs_cluster}:{name}"]
 
     def settle_services(self) -> None:
-        """Roll every service's PRIMARY deployment onto the revision the service was updated to."""
+        """Finish rollouts now (with the data plane) or move PRIMARY onto the service's revision."""
+        if self.agent is not None:
+            wait_settled(self.agent)
+            return
         for svc in self.backend("ecs").services.values():
             dep = svc.deployments[0] if svc.deployments else None
             if dep is not None and dep.get("taskDefinition") != svc.task_definition:
@@ -218,3 +410,36 @@ def _quiet_werkzeug() -> None:
 
 
 Factory = Callable[[AccountSpec], Twin]
+
+
+class _Http:
+    """The minimal HTTP response botocore needs to raise a ClientError from a before-call hook."""
+
+    def __init__(self, status_code: int) -> None:
+        self.status_code = status_code
+        self.headers: dict[str, str] = {}
+
+
+class MultiIndexWorker:
+    """The Celery worker stand-in: drains every index's queue in the background."""
+
+    def __init__(self, indices: dict[str, SearchIndex], interval: float = 0.2) -> None:
+        self.indices = indices
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="twin-celery", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            for index in list(self.indices.values()):
+                try:
+                    index.process_queue()
+                except Exception:  # a DB mid-reset or gone: the next round retries
+                    log.debug("indexing failed", exc_info=True)

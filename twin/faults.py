@@ -11,6 +11,7 @@ from this catalog.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -159,7 +160,12 @@ def _wrong_password(env: dict[str, str]) -> None:
 
 
 def _wrong_endpoint(env: dict[str, str]) -> None:
-    env["RDS_DB_HOST"] = env["RDS_DB_HOST"].replace("invenio-default-rds", "invenio-default-rds-old", 1)
+    """The endpoint of an instance that no longer exists: nothing listens there."""
+    host = env["RDS_DB_HOST"].rsplit(":", 1)[0]
+    with socket.socket() as sock:
+        sock.bind((host if host.startswith("127.") else "127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    env["RDS_DB_HOST"] = f"{host}:{closed_port}"
 
 
 def _stale_deployment(twin: Twin) -> None:

@@ -52,6 +52,17 @@ def hash_password(password: str) -> str:
     return hashlib.sha256(password.encode()).hexdigest()
 
 
+def search_key(env: Mapping[str, str]) -> str:
+    """Which search indices the environment names: INVENIO_SEARCH_HOSTS, plus the index prefix.
+
+    InvenioRDM's SEARCH_INDEX_PREFIX lets a recovery environment rebuild its own indices on a
+    shared cluster; the key is `hosts` or `hosts|prefix`.
+    """
+    hosts = env.get("INVENIO_SEARCH_HOSTS") or DEFAULT_SEARCH_HOSTS
+    prefix = env.get("INVENIO_SEARCH_INDEX_PREFIX", "")
+    return f"{hosts}|{prefix}" if prefix else hosts
+
+
 def resolve_db_uri(env: Mapping[str, str]) -> tuple[str | None, list[str]]:
     """What the image's entrypoint does: build INVENIO_SQLALCHEMY_DATABASE_URI from RDS_DB_*."""
     password = env.get("RDS_DB_PASSWORD", "")
@@ -140,7 +151,7 @@ class _Invocation:
         self.out: list[str] = []
 
     def index(self) -> SearchIndex:
-        hosts = self.env.get("INVENIO_SEARCH_HOSTS") or DEFAULT_SEARCH_HOSTS
+        hosts = search_key(self.env)
         found = self.indices(hosts)
         if found is None:
             raise CommandFailed(
@@ -231,7 +242,7 @@ class _Invocation:
             ).fetchone()
         self.out.append("User created successfully.")
         self.out.append(str({"email": email, "password": "****", "active": active}))
-        found = self.indices(self.env.get("INVENIO_SEARCH_HOSTS") or DEFAULT_SEARCH_HOSTS)
+        found = self.indices(search_key(self.env))
         if found is not None and row is not None:
             found.queue("users", [str(row[0])], self.dsn())
 

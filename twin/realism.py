@@ -23,12 +23,18 @@ def _latest_restorable_time(self: Any) -> datetime | None:
     return datetime.now(UTC) - lag
 
 
+def _address(self: Any) -> str:
+    default = f"{self.db_instance_identifier}.aaaaaaaaaa.{self.region}.rds.amazonaws.com"
+    return str(getattr(self, "twin_address", default))
+
+
 def install() -> None:
     """Idempotent: patch moto's RDS instance model once per process."""
     global _installed
     if _installed:
         return
     DBInstance.latest_restorable_time = property(_latest_restorable_time)  # type: ignore[assignment,method-assign]
+    DBInstance.address = property(_address)  # type: ignore[assignment,method-assign]
     _wrap_modify()
     _installed = True
 

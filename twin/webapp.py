@@ -35,12 +35,12 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from twin.invenio_cli import (
-    DEFAULT_SEARCH_HOSTS,
     conninfo,
     db_error_lines,
     hash_password,
     resolve_db_uri,
     scrub,
+    search_key,
     uri_password,
 )
 from twin.search import IndexNotFoundError, SearchIndex
@@ -319,7 +319,7 @@ class _Handler:
             raise _DatabaseDown from None
 
     def index(self) -> SearchIndex:
-        hosts = self.env.get("INVENIO_SEARCH_HOSTS") or DEFAULT_SEARCH_HOSTS
+        hosts = search_key(self.env)
         found = self.app._indices(hosts)
         if found is None:
             self.app._log(

@@ -1,0 +1,274 @@
+"""RDS backed by real databases: every instance, snapshot and restore of the twin is a copy.
+
+One PostgreSQL cluster holds a database per RDS instance, reachable at the instance's own
+endpoint (127.0.0.1:<port>) through a proxy that maps the client's database name onto it.
+moto's RDS backend is wrapped so that the AWS API calls do the data work a real RDS does:
+
+- CreateDBSnapshot copies the instance's database at that moment (template clone).
+- RestoreDBInstanceFromDBSnapshot creates an instance whose database is the snapshot's copy.
+- RestoreDBInstanceToPointInTime refuses times outside the restorable window and restores
+  the data as of the requested time (the seeded data is append-only, so "as of T" is exact).
+- New instances and snapshots pass through `creating` before `available`; DeleteDBInstance
+  drops the database and closes the endpoint.
+
+Snapshots seeded with back-dated times are materialised lazily, as of their creation time.
+Limitation: instances share the cluster's login role, so all of them accept the same master
+password (true of restores from one lineage, which is all the plan does).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from moto.rds.exceptions import RDSClientError
+from moto.rds.models import RDSBackend
+from psycopg.conninfo import make_conninfo
+
+from twin.pgproxy import DatabaseProxy
+from twin.postgres import PostgresServer
+
+log = logging.getLogger(__name__)
+
+TRANSITION_SECONDS = 0.6
+_active: RdsData | None = None
+_installed = False
+
+
+def db_name(kind: str, ident: str) -> str:
+    """A PostgreSQL database name (max 63 bytes) for an instance or snapshot id."""
+    digest = hashlib.sha1(ident.encode(), usedforsecurity=False).hexdigest()[:8]
+    return f"{kind}_{ident[:40]}_{digest}".replace(":", "_")
+
+
+def _utc(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+PRUNE_SQL = """
+DELETE FROM rdm_records_files WHERE created > %(t)s;
+DELETE FROM rdm_records_metadata WHERE created > %(t)s;
+DELETE FROM rdm_drafts_metadata WHERE created > %(t)s;
+DELETE FROM files_files f WHERE created > %(t)s
+  AND NOT EXISTS (SELECT 1 FROM rdm_records_files rf WHERE rf.file_id = f.id);
+DELETE FROM communities_metadata WHERE created > %(t)s;
+DELETE FROM accounts_user WHERE created > %(t)s;
+UPDATE rdm_versions_state v SET latest_id = (
+    SELECT r.id FROM rdm_records_metadata r WHERE r.parent_id = v.parent_id ORDER BY r.index DESC LIMIT 1);
+DELETE FROM rdm_versions_state WHERE latest_id IS NULL;
+UPDATE rdm_records_metadata SET updated = %(t)s WHERE updated > %(t)s;
+UPDATE rdm_drafts_metadata SET updated = %(t)s WHERE updated > %(t)s;
+UPDATE accounts_user SET updated = %(t)s WHERE updated > %(t)s;
+UPDATE files_files SET updated = %(t)s WHERE updated > %(t)s;
+"""
+
+
+class RdsData:
+    """The data side of the twin's RDS. One per process (moto's backends are global)."""
+
+    def __init__(self, pg: PostgresServer, master_user: str, db_name_in_instance: str) -> None:
+        self.pg = pg
+        self.master_user = master_user
+        self.db_name_in_instance = db_name_in_instance
+        self.proxies: dict[str, DatabaseProxy] = {}
+        self.schema_sql = ""
+        self.seed_template = ""
+        self.lazy_snapshots = False
+        self._timers: list[threading.Timer] = []
+        self._lock = threading.RLock()
+
+    # ---- instances -------------------------------------------------------------------------
+    def attach(self, instance: Any, template: str | None, as_of: datetime | None = None) -> None:
+        """Give `instance` a database (a copy of `template`, or empty) and an endpoint."""
+        ident = instance.db_instance_identifier
+        name = db_name("rds", ident)
+        with self._lock:
+            if self.pg.database_exists(name):
+                self.pg.drop_database(name)
+            self.pg.create_database(name, owner=self.master_user, template=template)
+            if as_of is not None:
+                self.prune(name, as_of)
+            proxy = DatabaseProxy("127.0.0.1", self.pg.host, self.pg.port, name)
+            port = proxy.start()
+            old = self.proxies.pop(ident, None)
+            if old is not None:
+                old.stop()
+            self.proxies[ident] = proxy
+        instance.twin_address = "127.0.0.1"
+        instance.port = port
+
+    def detach(self, ident: str) -> None:
+        with self._lock:
+            proxy = self.proxies.pop(ident, None)
+            if proxy is not None:
+                proxy.stop()
+            name = db_name("rds", ident)
+            if self.pg.database_exists(name):
+                self.pg.drop_database(name)
+
+    def prune(self, database: str, as_of: datetime) -> None:
+        """Make `database` hold the data as of `as_of` (rows created later never existed)."""
+        with psycopg.connect(self._superuser(database)) as conn, conn.cursor() as cur:
+            t = {"t": as_of.astimezone(UTC).replace(tzinfo=None)}
+            for statement in filter(None, (s.strip() for s in PRUNE_SQL.split(";"))):
+                cur.execute(statement, t)  # type: ignore[arg-type]
+
+    def _superuser(self, database: str) -> str:
+        return make_conninfo(self.pg.superuser_dsn, dbname=database)
+
+    # ---- snapshots -------------------------------------------------------------------------
+    def snapshot_db(self, snap: Any) -> str:
+        """The snapshot's database, materialised on first use for lazily seeded snapshots."""
+        name = db_name("snap", snap.db_snapshot_identifier)
+        with self._lock:
+            if self.pg.database_exists(name):
+                return name
+            source = db_name("rds", snap.database.db_instance_identifier)
+            if getattr(snap, "twin_empty", False):
+                self.pg.create_database(name, owner=self.master_user)
+                self._schema_only(name)
+            else:
+                self.pg.create_database(name, owner=self.master_user, template=source)
+                self.prune(name, _utc(snap.created))
+        return name
+
+    def _schema_only(self, database: str) -> None:
+        with psycopg.connect(self._superuser(database), autocommit=True) as conn:
+            conn.execute(self.schema_sql)  # type: ignore[arg-type]
+            conn.execute(f'ALTER SCHEMA public OWNER TO "{self.master_user}"')  # type: ignore[arg-type]
+
+    def drop_snapshot(self, snapshot_id: str) -> None:
+        name = db_name("snap", snapshot_id)
+        with self._lock:
+            if self.pg.database_exists(name):
+                self.pg.drop_database(name)
+
+    # ---- status transitions ----------------------------------------------------------------
+    def transition(self, obj: Any, interim: str, final: str = "available") -> None:
+        """Show `interim` for a moment, then `final`: waiters and progress lines get exercised."""
+        obj.status = interim
+        timer = threading.Timer(TRANSITION_SECONDS, setattr, args=(obj, "status", final))
+        timer.daemon = True
+        self._timers.append(timer)
+        timer.start()
+
+    def reset(self) -> None:
+        """Drop every instance and snapshot database (moto's state is being reset too)."""
+        self.stop()
+        for name in self.pg.list_databases():
+            if name.startswith(("rds_", "snap_")):
+                self.pg.drop_database(name)
+
+    def stop(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        for ident in list(self.proxies):
+            self.proxies.pop(ident).stop()
+
+
+def activate(data: RdsData | None) -> None:
+    global _active
+    _active = data
+    if data is not None:
+        _install()
+
+
+def active() -> RdsData | None:
+    return _active
+
+
+def _restore_window(backend: Any, instance: Any) -> tuple[datetime, datetime]:
+    latest = instance.latest_restorable_time
+    if latest is None:
+        raise RDSClientError(
+            "InvalidDBInstanceState", f"automated backups are disabled for {instance.db_instance_identifier}"
+        )
+    earliest = datetime.now(UTC) - timedelta(days=instance.backup_retention_period)
+    created = _utc(instance.instance_create_time)
+    return max(earliest, created), _utc(latest)
+
+
+def _install() -> None:
+    """Wrap moto's RDS backend methods once per process; they act only while a twin is active."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    orig_create_snapshot = RDSBackend.create_db_snapshot
+    orig_restore_snapshot = RDSBackend.restore_db_instance_from_db_snapshot
+    orig_restore_pitr = RDSBackend.restore_db_instance_to_point_in_time
+    orig_delete_instance = RDSBackend.delete_db_instance
+    orig_delete_snapshot = RDSBackend.delete_db_snapshot
+
+    def create_db_snapshot(
+        self: Any, db_instance_identifier: str, db_snapshot_identifier: str, *a: Any, **kw: Any
+    ) -> Any:
+        snap = orig_create_snapshot(self, db_instance_identifier, db_snapshot_identifier, *a, **kw)
+        data = _active
+        if data is not None and not data.lazy_snapshots:
+            # Copy now: a snapshot holds the data of the moment it was requested.
+            data.snapshot_db(snap)
+            data.transition(snap, "creating")
+        return snap
+
+    def restore_db_instance_from_db_snapshot(self: Any, from_snapshot_id: str, overrides: dict[str, Any]) -> Any:
+        data = _active
+        snap_id = from_snapshot_id.split(":snapshot:")[-1]
+        if data is not None:
+            snaps = self.describe_db_snapshots(db_instance_identifier=None, db_snapshot_identifier=snap_id)
+            template = data.snapshot_db(snaps[0])
+        instance = orig_restore_snapshot(self, from_snapshot_id, overrides)
+        if data is not None:
+            data.attach(instance, template)
+            data.transition(instance, "creating")
+        return instance
+
+    def restore_db_instance_to_point_in_time(
+        self: Any, source_db_identifier: str, target_db_identifier: str, overrides: dict[str, Any]
+    ) -> Any:
+        data = _active
+        source = self.describe_db_instances(db_instance_identifier=source_db_identifier)[0]
+        earliest, latest = _restore_window(self, source)
+        if overrides.get("use_latest_restorable_time"):
+            when = latest
+        elif overrides.get("restore_time"):
+            when = _utc(overrides["restore_time"])
+        else:
+            raise RDSClientError("InvalidParameterCombination", "RestoreTime or UseLatestRestorableTime is required")
+        if not earliest <= when <= latest:
+            raise RDSClientError(
+                "InvalidRestoreFault",
+                f"Restore time {when.isoformat()} is outside the restorable window "
+                f"{earliest.isoformat()} - {latest.isoformat()} of {source_db_identifier}",
+            )
+        clean = {k: v for k, v in overrides.items() if k not in ("restore_time", "use_latest_restorable_time")}
+        instance = orig_restore_pitr(self, source_db_identifier, target_db_identifier, clean)
+        if data is not None:
+            data.attach(instance, db_name("rds", source_db_identifier), as_of=when)
+            data.transition(instance, "creating")
+        return instance
+
+    def delete_db_instance(self: Any, db_instance_identifier: str, *a: Any, **kw: Any) -> Any:
+        instance = orig_delete_instance(self, db_instance_identifier, *a, **kw)
+        if _active is not None:
+            _active.detach(db_instance_identifier)
+        instance.status = "deleting"
+        return instance
+
+    def delete_db_snapshot(self: Any, db_snapshot_identifier: str) -> Any:
+        snap = orig_delete_snapshot(self, db_snapshot_identifier)
+        if _active is not None:
+            _active.drop_snapshot(db_snapshot_identifier)
+        return snap
+
+    RDSBackend.create_db_snapshot = create_db_snapshot  # type: ignore[method-assign]
+    RDSBackend.restore_db_instance_from_db_snapshot = restore_db_instance_from_db_snapshot  # type: ignore[method-assign]
+    RDSBackend.restore_db_instance_to_point_in_time = restore_db_instance_to_point_in_time  # type: ignore[method-assign]
+    RDSBackend.delete_db_instance = delete_db_instance  # type: ignore[method-assign]
+    RDSBackend.delete_db_snapshot = delete_db_snapshot  # type: ignore[method-assign]
