@@ -159,13 +159,12 @@ def _wrong_password(env: dict[str, str]) -> None:
     env["RDS_DB_PASSWORD"] = "Xq7" + env.get("RDS_DB_PASSWORD", "")[3:][::-1]
 
 
-def _wrong_endpoint(env: dict[str, str]) -> None:
-    """The endpoint of an instance that no longer exists: nothing listens there."""
-    host = env["RDS_DB_HOST"].rsplit(":", 1)[0]
+def _wrong_endpoint(twin: Twin) -> None:
+    """Every service points at the endpoint of an instance that no longer exists."""
     with socket.socket() as sock:
-        sock.bind((host if host.startswith("127.") else "127.0.0.1", 0))
-        closed_port = sock.getsockname()[1]
-    env["RDS_DB_HOST"] = f"{host}:{closed_port}"
+        sock.bind(("127.0.0.1", 0))
+        closed = f"127.0.0.1:{sock.getsockname()[1]}"
+    _deployed_env_change(_all, lambda env: env.update(RDS_DB_HOST=closed))(twin)
 
 
 def _stale_deployment(twin: Twin) -> None:
@@ -331,7 +330,7 @@ FAULTS: tuple[Fault, ...] = (
         "wrong-db-endpoint",
         ("6.4",),
         "RDS_DB_HOST of every service points at an old instance",
-        _deployed_env_change(_all, _wrong_endpoint),
+        _wrong_endpoint,
         health=("ecs_db_host_matches_rds_endpoint",),
     ),
     Fault(
