@@ -1,0 +1,155 @@
+"""What every drill step receives: settings, guarded AWS clients, names, ledger, clock, state."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from botocore.config import Config
+
+from recovery.aws.session import Aws
+from recovery.drill.clock import DrillClock
+from recovery.drill.guard import Allowed, Guard
+from recovery.drill.ledger import Entry, Ledger
+from recovery.drill.naming import DrillNames
+from recovery.errors import ConfigError
+from recovery.secrets import Secret
+from recovery.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_CONFIG = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=5, read_timeout=60)
+
+PROVISIONERS = ("ecs-clone", "terraform")
+STORAGE_MODES = ("read", "clone")
+
+
+@dataclass(frozen=True)
+class DrillOptions:
+    """Drill settings. Each field is read from `Settings` when it has it (same name), else the default.
+
+    Environment keys (to be added to recovery/settings.py): TURATH_PROVISIONER, TURATH_TERRAFORM_DIR,
+    TURATH_RESTORE_TIME, TURATH_LAST_UPLOAD_TIME, TURATH_DRILL_STORAGE, TURATH_DRILL_DB_HOST,
+    TURATH_DRILL_SITE_URL, TURATH_DRILL_POLL_SECONDS, TURATH_DRILL_ALLOWED_ACCOUNTS,
+    TURATH_DRILL_SWEEP_HOURS.
+    """
+
+    provisioner: str = "ecs-clone"
+    terraform_dir: str = ""
+    restore_time: str = ""
+    last_upload_time: str = ""
+    drill_storage: str = "read"
+    drill_db_host: str = ""
+    drill_site_url: str = ""
+    drill_poll_seconds: float = 15.0
+    drill_allowed_accounts: tuple[str, ...] = ()
+    drill_sweep_hours: float = 6.0
+    keep: bool = False
+    plan: bool = False
+    resume_from: str = ""
+    drill_id: str = ""
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> DrillOptions:
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if hasattr(settings, f.name):
+                values[f.name] = getattr(settings, f.name)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        accounts = values.get("drill_allowed_accounts", ())
+        if isinstance(accounts, str):
+            values["drill_allowed_accounts"] = tuple(a.strip() for a in accounts.split(",") if a.strip())
+        options = cls(**values)
+        options.validate()
+        return options
+
+    def validate(self) -> None:
+        if self.provisioner not in PROVISIONERS:
+            raise ConfigError(
+                "TURATH_PROVISIONER", f"expected one of {', '.join(PROVISIONERS)}, got {self.provisioner!r}"
+            )
+        if self.provisioner == "terraform" and not self.terraform_dir:
+            raise ConfigError("TURATH_TERRAFORM_DIR", "the terraform provisioner needs the configuration's directory")
+        if self.drill_storage not in STORAGE_MODES:
+            raise ConfigError(
+                "TURATH_DRILL_STORAGE", f"expected one of {', '.join(STORAGE_MODES)}, got {self.drill_storage!r}"
+            )
+        if self.drill_poll_seconds <= 0:
+            raise ConfigError("TURATH_DRILL_POLL_SECONDS", f"expected a positive number, got {self.drill_poll_seconds}")
+
+
+def check_account(account: str, target: str, allowed: tuple[str, ...]) -> None:
+    """A drill against real AWS needs its account on the allow-list (twin accounts always pass)."""
+    if target == "twin":
+        return
+    if account not in allowed:
+        raise ConfigError(
+            "TURATH_DRILL_ALLOWED_ACCOUNTS",
+            f"account {account} is not allowed to run drills (allowed: {', '.join(allowed) or 'none'}); "
+            "add it deliberately: a drill creates and deletes resources there",
+        )
+
+
+class DrillAws:
+    """boto3 clients of the target with the drill guard installed (separate from the health clients)."""
+
+    def __init__(self, aws: Aws, guard: Guard) -> None:
+        self.aws = aws
+        self.guard = guard
+        self._clients: dict[str, Any] = {}
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            kwargs: dict[str, Any] = {"config": _CONFIG}
+            if self.aws.settings.endpoint_url:
+                kwargs["endpoint_url"] = self.aws.settings.endpoint_url
+            session: Any = self.aws.session
+            self._clients[service] = self.guard.install(session.client(service, **kwargs))
+        return self._clients[service]
+
+
+def lock_name(prefix: str) -> str:
+    return f"/{prefix}/drill-lock"
+
+
+def make_guard(names: DrillNames) -> Guard:
+    """The drill's guard; the only exceptions are the target-wide drill lock parameter."""
+    lock = lock_name(names.prefix)
+    return Guard(names, allowed=(Allowed("ssm", "PutParameter", lock), Allowed("ssm", "DeleteParameter", lock)))
+
+
+@dataclass
+class DrillContext:
+    """Everything a step needs. `state` is persisted in the ledger (never put a secret in it)."""
+
+    settings: Settings
+    aws: DrillAws
+    names: DrillNames
+    ledger: Ledger
+    clock: DrillClock
+    options: DrillOptions
+    secrets: dict[str, Secret] = field(default_factory=dict)
+    failures: dict[str, BaseException] = field(default_factory=dict)
+
+    @property
+    def drill_id(self) -> str:
+        return self.names.drill_id
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return self.ledger.state
+
+    def client(self, service: str) -> Any:
+        return self.aws.client(service)
+
+    def record(self, kind: str, ident: str, step: str, **extra: Any) -> Entry:
+        return self.ledger.record(kind, ident, self.settings.region, step, **extra)
+
+    def save(self) -> None:
+        self.ledger.save()
+
+    @property
+    def reports_dir(self) -> Path:
+        return Path(self.settings.reports_dir)

@@ -1,0 +1,403 @@
+"""Step 1 (plan 4 step 1): a parallel environment for the drill, by one of two provisioners.
+
+`ecs-clone` (default, API only): a drill cluster; per production service a task-definition
+family cloned from the revision it runs; an application load balancer with `/api/*` -> web-api
+and everything else -> web-ui; the services, created at desired count 0, so no drill task ever
+runs against production data: they start in the redeploy step, pointed at the restored DB.
+
+`terraform`: `terraform apply` in workspace `drill-<id>` of the configuration in
+TURATH_TERRAFORM_DIR with `-var drill_id=<id>`; its outputs `cluster` (name), `services`
+(map production service -> drill service) and `site_url` describe the environment. The
+configuration must name and tag what it creates like the drill does (`<prefix>-drill-<id>-*`,
+`drill-id=<id>`), or the guard refuses the later steps.
+
+Isolation: the clones share production's OpenSearch, cache and broker endpoints, so every drill
+task definition carries its own index prefix, cache key prefix and Celery queue; `invenio index
+destroy` in a drill task can then only reach the drill's indices.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from recovery.aws import ecs as ecs_api
+from recovery.drill.context import DrillContext
+from recovery.drill.naming import DrillNames
+from recovery.errors import StepFailed
+from recovery.secrets import redact
+
+log = logging.getLogger(__name__)
+
+STEP = "provision"
+_TD_KEYS = (
+    "taskRoleArn",
+    "executionRoleArn",
+    "networkMode",
+    "containerDefinitions",
+    "volumes",
+    "placementConstraints",
+    "requiresCompatibilities",
+    "cpu",
+    "memory",
+    "pidMode",
+    "ipcMode",
+    "proxyConfiguration",
+    "ephemeralStorage",
+    "runtimePlatform",
+)
+
+
+def isolation_env(names: DrillNames, site_url: str) -> dict[str, str]:
+    """Environment that keeps drill tasks off production's shared services (see module doc)."""
+    env = {
+        "INVENIO_SEARCH_INDEX_PREFIX": names.search_prefix,
+        "INVENIO_CACHE_KEY_PREFIX": f"{names.base}:",
+        "INVENIO_CELERY_TASK_DEFAULT_QUEUE": names.base,
+    }
+    if site_url:
+        env.update(INVENIO_SITE_UI_URL=site_url, INVENIO_SITE_API_URL=f"{site_url}/api")
+    return env
+
+
+def clone_spec(
+    td: dict[str, Any], family: str, container: str, env_changes: dict[str, str], log_group: str | None
+) -> dict[str, Any]:
+    """RegisterTaskDefinition parameters: `td` under `family`, app container env changed."""
+    spec: dict[str, Any] = {"family": family}
+    for key in _TD_KEYS:
+        if td.get(key):
+            spec[key] = json.loads(json.dumps(td[key], default=str))
+    for c in spec.get("containerDefinitions", []):
+        if log_group and (c.get("logConfiguration") or {}).get("logDriver") == "awslogs":
+            c["logConfiguration"]["options"]["awslogs-group"] = log_group
+        if c.get("name") != container:
+            continue
+        env = {e["name"]: e.get("value", "") for e in c.get("environment", [])}
+        env.update(env_changes)
+        c["environment"] = [{"name": k, "value": v} for k, v in sorted(env.items())]
+    return spec
+
+
+def register(ctx: DrillContext, spec: dict[str, Any], step: str) -> str:
+    """Register a drill revision (the family is in the ledger, so teardown deregisters every revision)."""
+    ecs = ctx.client("ecs")
+    family = spec["family"]
+    entry = ctx.record("ecs-task-definition-family", family, step)
+    arn = str(ecs.register_task_definition(**spec, tags=ctx.names.ecs_tags())["taskDefinition"]["taskDefinitionArn"])
+    ctx.ledger.created(entry, latest=arn)
+    return arn
+
+
+def running_task_definition(svc: dict[str, Any]) -> str:
+    primary = next((d for d in svc.get("deployments", []) if d.get("status") == "PRIMARY"), None)
+    return str(primary["taskDefinition"] if primary else svc["taskDefinition"])
+
+
+def _launch(svc: dict[str, Any]) -> dict[str, Any]:
+    if svc.get("capacityProviderStrategy"):
+        return {"capacityProviderStrategy": svc["capacityProviderStrategy"]}
+    return {"launchType": svc.get("launchType") or "FARGATE"}
+
+
+# ---- network: production's load balancer, else the services' own, else the default VPC -----------
+def _network(ctx: DrillContext, services: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    elb, ec2 = ctx.client("elbv2"), ctx.client("ec2")
+    awsvpc = next(
+        (
+            s["networkConfiguration"]["awsvpcConfiguration"]
+            for s in services.values()
+            if (s.get("networkConfiguration") or {}).get("awsvpcConfiguration")
+        ),
+        None,
+    )
+    tg_arns = [
+        lb["targetGroupArn"] for s in services.values() for lb in s.get("loadBalancers", []) if lb.get("targetGroupArn")
+    ]
+    lb: dict[str, Any] | None = None
+    health: dict[str, dict[str, Any]] = {}
+    if tg_arns:
+        tgs = elb.describe_target_groups(TargetGroupArns=tg_arns)["TargetGroups"]
+        health = {tg["TargetGroupArn"]: tg for tg in tgs}
+        lb_arns = [a for tg in tgs for a in tg.get("LoadBalancerArns", [])]
+        if lb_arns:
+            lb = elb.describe_load_balancers(LoadBalancerArns=lb_arns[:1])["LoadBalancers"][0]
+    if lb is not None:
+        subnets = [z["SubnetId"] for z in lb.get("AvailabilityZones", []) if z.get("SubnetId")]
+        groups = list(lb.get("SecurityGroups", []))
+        vpc = lb.get("VpcId")
+        scheme = lb.get("Scheme", "internet-facing")
+    elif awsvpc:
+        subnets, groups, vpc, scheme = (
+            list(awsvpc.get("subnets", [])),
+            list(awsvpc.get("securityGroups", [])),
+            None,
+            "internet-facing",
+        )
+    else:
+        vpcs = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
+        if not vpcs:
+            raise StepFailed(
+                STEP, "no network to use: production has no load balancer or awsvpc config and no default VPC"
+            )
+        vpc = vpcs[0]["VpcId"]
+        subnets = [
+            s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
+        ]
+        groups = [
+            g["GroupId"]
+            for g in ec2.describe_security_groups(
+                Filters=[{"Name": "vpc-id", "Values": [vpc]}, {"Name": "group-name", "Values": ["default"]}]
+            )["SecurityGroups"]
+        ]
+        scheme = "internet-facing"
+    if vpc is None and subnets:
+        vpc = ec2.describe_subnets(SubnetIds=subnets[:1])["Subnets"][0]["VpcId"]
+    service_net = (
+        dict(awsvpc) if awsvpc else {"subnets": subnets, "securityGroups": groups, "assignPublicIp": "ENABLED"}
+    )
+    return {
+        "subnets": subnets,
+        "security_groups": groups,
+        "vpc": vpc,
+        "scheme": scheme,
+        "awsvpc": service_net,
+        "health": {
+            arn: {k: tg.get(k) for k in ("HealthCheckPath", "Matcher", "Port", "Protocol")}
+            for arn, tg in health.items()
+        },
+    }
+
+
+def _role(service: str) -> str:
+    return "api" if "api" in service else "ui"
+
+
+def _container_port(svc: dict[str, Any], td: dict[str, Any], container: str) -> int:
+    for lb in svc.get("loadBalancers", []):
+        if lb.get("containerPort"):
+            return int(lb["containerPort"])
+    for c in td.get("containerDefinitions", []):
+        if c.get("name") == container:
+            for pm in c.get("portMappings", []):
+                if pm.get("containerPort"):
+                    return int(pm["containerPort"])
+    return 80
+
+
+def provision_ecs_clone(ctx: DrillContext) -> dict[str, Any]:
+    s, names = ctx.settings, ctx.names
+    ecs, elb, logs = ctx.client("ecs"), ctx.client("elbv2"), ctx.client("logs")
+    prod = ecs_api.describe_services(ecs, s.ecs_cluster, s.ecs_services)
+    prod_tds = {name: ecs_api.describe_task_definition(ecs, running_task_definition(svc)) for name, svc in prod.items()}
+    net = _network(ctx, prod)
+    env: dict[str, Any] = {
+        "provisioner": "ecs-clone",
+        "cluster": names.cluster,
+        "services": {},
+        "network": net["awsvpc"],
+    }
+    ctx.state["environment"] = env
+
+    entry = ctx.record("ecs-cluster", names.cluster, STEP)
+    ecs.create_cluster(clusterName=names.cluster, tags=names.ecs_tags())
+    ctx.ledger.created(entry)
+
+    for service in s.ecs_services:
+        group = names.log_group(service)
+        entry = ctx.record("log-group", group, STEP)
+        try:
+            logs.create_log_group(logGroupName=group, tags=names.tags())
+        except ClientError as exc:
+            if "AlreadyExists" not in str(exc):
+                raise
+        logs.put_retention_policy(logGroupName=group, retentionInDays=7)
+        ctx.ledger.created(entry)
+
+    web = [svc for svc in s.ecs_services if svc in s.web_services]
+    target_groups: dict[str, str] = {}
+    site_url = ""
+    if web:
+        entry = ctx.record("elbv2-load-balancer", names.load_balancer, STEP)
+        lb = elb.create_load_balancer(
+            Name=names.load_balancer,
+            Subnets=net["subnets"],
+            SecurityGroups=net["security_groups"],
+            Scheme=net["scheme"],
+            Type="application",
+            Tags=names.tag_list(),
+        )["LoadBalancers"][0]
+        ctx.ledger.created(entry, arn=lb["LoadBalancerArn"])
+        site_url = f"http://{lb['DNSName']}"
+        env["load_balancer"] = {"arn": lb["LoadBalancerArn"], "dns": lb["DNSName"]}
+        for service in web:
+            role = _role(service)
+            if role in target_groups:
+                continue
+            prod_tg = next((lb_["targetGroupArn"] for lb_ in prod[service].get("loadBalancers", [])), None)
+            health = net["health"].get(prod_tg, {}) if prod_tg else {}
+            port = _container_port(prod[service], prod_tds[service], s.app_container)
+            entry = ctx.record("elbv2-target-group", names.target_group(role), STEP)
+            tg = elb.create_target_group(
+                Name=names.target_group(role),
+                Protocol="HTTP",
+                Port=port,
+                VpcId=net["vpc"],
+                TargetType="ip",
+                HealthCheckPath=health.get("HealthCheckPath") or ("/api/ping" if role == "api" else "/ping"),
+                Matcher=health.get("Matcher") or {"HttpCode": "200"},
+                Tags=names.tag_list(),
+            )["TargetGroups"][0]
+            ctx.ledger.created(entry, arn=tg["TargetGroupArn"])
+            target_groups[role] = tg["TargetGroupArn"]
+        default_tg = target_groups.get("ui") or next(iter(target_groups.values()))
+        listener = elb.create_listener(
+            LoadBalancerArn=lb["LoadBalancerArn"],
+            Protocol="HTTP",
+            Port=80,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": default_tg}],
+            Tags=names.tag_list(),
+        )["Listeners"][0]
+        ctx.ledger.created(ctx.record("elbv2-listener", listener["ListenerArn"], STEP))
+        if "api" in target_groups and "ui" in target_groups:
+            elb.create_rule(
+                ListenerArn=listener["ListenerArn"],
+                Priority=10,
+                Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/api/*", "/api"]}}],
+                Actions=[{"Type": "forward", "TargetGroupArn": target_groups["api"]}],
+                Tags=names.tag_list(),
+            )
+    env["site_url"] = ctx.options.drill_site_url or site_url
+    ctx.save()
+
+    for service in s.ecs_services:
+        spec = clone_spec(
+            prod_tds[service],
+            names.family(service),
+            s.app_container,
+            isolation_env(names, env["site_url"]),
+            names.log_group(service),
+        )
+        arn = register(ctx, spec, STEP)
+        params: dict[str, Any] = {
+            "cluster": names.cluster,
+            "serviceName": names.service(service),
+            "taskDefinition": arn,
+            "desiredCount": 0,  # nothing runs until the task definitions point at the restored DB
+            "networkConfiguration": {"awsvpcConfiguration": net["awsvpc"]},
+            "deploymentConfiguration": {
+                "deploymentCircuitBreaker": {"enable": True, "rollback": False},
+                "maximumPercent": 200,
+                "minimumHealthyPercent": 0,
+            },
+            "tags": names.ecs_tags(),
+            "propagateTags": "SERVICE",
+            **_launch(prod[service]),
+        }
+        tg_arn = target_groups.get(_role(service)) if service in web else None
+        if tg_arn:
+            params["loadBalancers"] = [
+                {
+                    "targetGroupArn": tg_arn,
+                    "containerName": s.app_container,
+                    "containerPort": _container_port(prod[service], prod_tds[service], s.app_container),
+                }
+            ]
+        entry = ctx.record("ecs-service", names.service(service), STEP, cluster=names.cluster)
+        ecs.create_service(**params)
+        ctx.ledger.created(entry)
+        env["services"][service] = {"name": names.service(service), "task_definition": arn, "target_group": tg_arn}
+        env["launch"] = _launch(prod[service])
+        ctx.save()
+    return env
+
+
+# ---- terraform ---------------------------------------------------------------------------
+Runner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+class Terraform:
+    """The real terraform binary on TURATH_TERRAFORM_DIR, one workspace per drill."""
+
+    def __init__(self, directory: str, names: DrillNames, region: str, runner: Runner = subprocess.run) -> None:
+        self.directory = Path(directory)
+        self.names = names
+        self.region = region
+        self.runner = runner
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        env = {
+            **os.environ,
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+            # Optional variables: undeclared TF_VAR_* are ignored, undeclared -var is an error.
+            "TF_VAR_drill_prefix": self.names.prefix,
+            "TF_VAR_region": self.region,
+        }
+        cmd = ["terraform", f"-chdir={self.directory}", *args]
+        log.info("terraform %s", " ".join(args))
+        proc = self.runner(cmd, capture_output=True, text=True, env=env, check=False, timeout=3600)
+        if check and proc.returncode != 0:
+            tail = redact((proc.stderr or proc.stdout or "").strip())[-2000:]
+            raise StepFailed(STEP, f"terraform {args[0]} failed (exit {proc.returncode})", {"output": tail})
+        return proc
+
+    def apply(self) -> dict[str, Any]:
+        if not self.directory.is_dir():
+            raise StepFailed(STEP, f"TURATH_TERRAFORM_DIR {self.directory} is not a directory")
+        self._run("init", "-input=false", "-no-color")
+        self._run("workspace", "select", "-or-create=true", self.names.terraform_workspace)
+        self._run("apply", "-auto-approve", "-input=false", "-no-color", "-var", f"drill_id={self.names.drill_id}")
+        out = json.loads(self._run("output", "-json").stdout or "{}")
+        return {k: v.get("value") for k, v in out.items()}
+
+    def destroy(self) -> str:
+        ws = self.names.terraform_workspace
+        listed = self._run("workspace", "list", check=False).stdout or ""
+        if ws not in [w.strip(" *") for w in listed.splitlines()]:
+            return "gone"
+        self._run("workspace", "select", ws)
+        self._run("destroy", "-auto-approve", "-input=false", "-no-color", "-var", f"drill_id={self.names.drill_id}")
+        self._run("workspace", "select", "default")
+        self._run("workspace", "delete", ws)
+        return "deleted"
+
+
+def provision_terraform(ctx: DrillContext) -> dict[str, Any]:
+    tf = Terraform(ctx.options.terraform_dir, ctx.names, ctx.settings.region)
+    entry = ctx.record("terraform-workspace", ctx.names.terraform_workspace, STEP, directory=ctx.options.terraform_dir)
+    outputs = tf.apply()
+    ctx.ledger.created(entry)
+    missing = [k for k in ("cluster", "services", "site_url") if not outputs.get(k)]
+    env: dict[str, Any] = {"provisioner": "terraform", "outputs": outputs}
+    ctx.state["environment"] = env
+    if missing:
+        raise StepFailed(STEP, f"terraform outputs lack {', '.join(missing)}", {"outputs": sorted(outputs)})
+    env.update(cluster=outputs["cluster"], site_url=ctx.options.drill_site_url or outputs["site_url"], services={})
+    ecs = ctx.client("ecs")
+    mapping: dict[str, str] = dict(outputs["services"])
+    described = ecs_api.describe_services(ecs, outputs["cluster"], tuple(mapping.values())) if mapping else {}
+    for prod_name, drill_name in mapping.items():
+        svc = described[drill_name]
+        env["services"][prod_name] = {
+            "name": drill_name,
+            "task_definition": svc["taskDefinition"],
+            "target_group": None,
+        }
+        env["network"] = (svc.get("networkConfiguration") or {}).get("awsvpcConfiguration")
+        env["launch"] = _launch(svc)
+    ctx.save()
+    return env
+
+
+def provision(ctx: DrillContext) -> dict[str, Any]:
+    if ctx.options.provisioner == "terraform":
+        return provision_terraform(ctx)
+    return provision_ecs_clone(ctx)
