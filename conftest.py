@@ -9,5 +9,6 @@ pytest_plugins = [
     "fixtures.settings",
     "fixtures.target",
     "fixtures.collected",
+    "fixtures.drill",
     "pytester",
 ]
