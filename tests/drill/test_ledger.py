@@ -1,0 +1,73 @@
+"""The teardown ledger: written before creation, persisted, reverse-order teardown, idempotent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from recovery.drill.ledger import DELETED, FAILED, GONE, Entry, Ledger, latest_ledger
+from recovery.errors import RecoveryError
+
+
+def test_records_persist_before_creation_and_reload(tmp_path: Path) -> None:
+    ledger = Ledger.create(tmp_path, "dledger")
+    entry = ledger.record("ecs-cluster", "invenio-drill-dledger-cluster", "eu-central-1", "provision")
+    on_disk = json.loads((tmp_path / ".drills" / "dledger.json").read_text())
+    assert on_disk["entries"][0]["status"] == "pending"  # a crash now still leaves a line to act on
+    ledger.created(entry, arn="arn:x")
+    ledger.state["environment"] = {"cluster": "invenio-drill-dledger-cluster"}
+    ledger.complete("provision")
+    again = Ledger.load(ledger.path)
+    assert again.entries[0].status == "created"
+    assert again.entries[0].extra == {"arn": "arn:x"}
+    assert again.completed == ["provision"]
+    assert again.state["environment"]["cluster"] == "invenio-drill-dledger-cluster"
+
+
+def test_teardown_runs_in_reverse_records_outcomes_and_is_idempotent(tmp_path: Path) -> None:
+    ledger = Ledger.create(tmp_path, "dledger")
+    for kind in ("drill-lock", "ecs-cluster", "rds-instance"):
+        ledger.created(ledger.record(kind, kind + "-1", "eu-central-1", "s"))
+    order: list[str] = []
+
+    def delete(entry: Entry) -> str:
+        order.append(entry.kind)
+        return GONE if entry.kind == "drill-lock" else DELETED
+
+    assert ledger.teardown(delete) == []
+    assert order == ["rds-instance", "ecs-cluster", "drill-lock"]
+    assert [e.outcome for e in Ledger.load(ledger.path).entries] == [GONE, DELETED, DELETED]
+    assert Ledger.load(ledger.path).torn_down
+    ledger.teardown(delete)
+    assert len(order) == 3  # nothing deleted twice
+
+
+def test_a_failed_deletion_is_recorded_the_rest_go_on_and_a_rerun_retries(tmp_path: Path) -> None:
+    ledger = Ledger.create(tmp_path, "dledger")
+    for kind in ("ecs-cluster", "rds-instance"):
+        ledger.created(ledger.record(kind, kind, "eu-central-1", "s"))
+    attempts: list[str] = []
+
+    def flaky(entry: Entry) -> str:
+        attempts.append(entry.kind)
+        if entry.kind == "rds-instance" and attempts.count("rds-instance") == 1:
+            raise RuntimeError("InvalidDBInstanceState")
+        return DELETED
+
+    remaining = ledger.teardown(flaky)
+    assert [e.kind for e in remaining] == ["rds-instance"]
+    assert remaining[0].status == FAILED
+    assert "InvalidDBInstanceState" in remaining[0].outcome
+    assert "ecs-cluster" in attempts
+    assert ledger.teardown(flaky) == []
+
+
+def test_latest_open_ledger_is_what_resume_continues(tmp_path: Path) -> None:
+    with pytest.raises(RecoveryError, match="no drill to resume"):
+        latest_ledger(tmp_path)
+    done = Ledger.create(tmp_path, "ddone00")
+    done.teardown(lambda e: DELETED)
+    Ledger.create(tmp_path, "dopen00")
+    assert latest_ledger(tmp_path).drill_id == "dopen00"
