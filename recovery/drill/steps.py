@@ -228,6 +228,9 @@ def restore_call(ctx: DrillContext, production: dict[str, Any]) -> tuple[str, di
         "MultiAZ": False,
         "PubliclyAccessible": bool(production.get("PubliclyAccessible", False)),
         "DeletionProtection": False,
+        # No automated backups of a throw-away copy: none to pay for, none to delete, and RDS
+        # does not hold the instance in backing-up before it is usable.
+        "BackupRetentionPeriod": 0,
         "Tags": ctx.names.tag_list(),
     }
     subnet_group = (production.get("DBSubnetGroup") or {}).get("DBSubnetGroupName")
