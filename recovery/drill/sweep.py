@@ -51,7 +51,7 @@ def sweep(
     now: datetime | None = None,
     poll_seconds: float = 15.0,
 ) -> list[SweptDrill]:
-    """Dead drills found (and, with apply, removed). Resources with no known age count as old."""
+    """Dead drills found (and, with apply, removed). A drill with no known age counts as old."""
     now = now or utcnow()
     cutoff = now - timedelta(hours=older_than_hours)
     reader = DrillAws(aws, Guard(DrillNames(settings.drill_prefix, "d000000", now), read_only=True))
@@ -62,8 +62,8 @@ def sweep(
     for drill_id, resources in sorted(by_drill.items()):
         times = [f.created for f in resources if f.created is not None]
         oldest = min(times) if times else None
-        newest = max(times) if times else None
-        if newest is not None and newest > cutoff:
+        # A drill's age is its first resource's (its start): a live drill is younger than its RTO.
+        if oldest is not None and oldest > cutoff:
             log.info("sweep: drill %s is younger than %s h, left alone", drill_id, older_than_hours)
             continue
         swept = SweptDrill(drill_id, oldest, resources)

@@ -1,0 +1,133 @@
+"""The whole drill on the twin: passes and leaves nothing; a failure or Ctrl-C in any phase still
+tears everything down (DESIGN safety invariants 2 and 3).
+
+These need the twin's data plane (databases behind RDS, rollouts, one-off tasks, a serving ALB).
+Where the twin cannot yet carry a step, the test is marked xfail at run time with the twin's error,
+so the gap is visible in every run instead of hidden by a skip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from recovery.drill import steps
+from recovery.drill.context import DrillContext, DrillOptions
+from recovery.drill.teardown import scan
+from recovery.errors import StepFailed
+from tests.conftest import SuiteRun, twin_env
+from tests.drill.conftest import DrillEnv, has_data_plane
+from twin.core import Twin
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def data_twin(fresh_twin: Twin) -> Twin:
+    if not has_data_plane(fresh_twin):
+        pytest.skip("the twin has no data plane (databases, rollouts, site) in this build")
+    return fresh_twin
+
+
+def open_drill(twin: Twin, drill_env: DrillEnv) -> DrillContext:
+    settings, aws = drill_env(twin)
+    return steps.begin(settings, aws, DrillOptions.from_settings(settings, environ={}, drill_poll_seconds=0.5))
+
+
+def twin_gap(exc: BaseException) -> None:
+    pytest.xfail(f"the twin cannot carry the drill yet: {exc}")
+
+
+def test_full_drill_passes_and_leaves_nothing(data_twin: Twin, drill_env: DrillEnv) -> None:
+    ctx = open_drill(data_twin, drill_env)
+    try:
+        result = steps.run_drill(ctx)
+    except StepFailed as exc:
+        assert scan(ctx.client, "invenio", ctx.drill_id) == []
+        twin_gap(exc)
+    assert result["leftovers"] == []
+    assert [p["name"] for p in result["phases"]] == [*steps.STEPS, "verify", "teardown"]
+    assert result["rto_seconds"] is not None
+    assert result["rpo_seconds"] is not None
+    verify = ctx.state["verify"]
+    assert verify["site"]["records_total"] == verify["restored_latest_published"]
+    assert all(s["ok"] for s in ctx.state["storage"]["samples"])
+    # Every mutating call went through the guard, which refuses any not on this drill's resources.
+    assert ctx.aws.guard.mutating_calls()
+    assert all(ctx.names.owns(t) or "drill-lock" in t for c in ctx.aws.guard.mutating_calls() for t in _targets(c))
+
+
+def _targets(call: object) -> list[str]:
+    from recovery.drill.guard import targets_of
+
+    return targets_of(call.service, call.operation, call.params)  # type: ignore[attr-defined]
+
+
+def _inject(monkeypatch: pytest.MonkeyPatch, step: str, error: Callable[[], BaseException]) -> None:
+    real = steps.STEP_FUNCTIONS[step]
+
+    def broken(ctx: DrillContext) -> None:
+        real(ctx)  # the step's resources exist when it breaks
+        raise error()
+
+    monkeypatch.setitem(steps.STEP_FUNCTIONS, step, broken)
+
+
+@pytest.mark.parametrize("step", steps.STEPS)
+def test_failure_in_any_phase_names_it_and_tears_down(
+    data_twin: Twin, drill_env: DrillEnv, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    _inject(monkeypatch, step, lambda: StepFailed(step, "injected"))
+    ctx = open_drill(data_twin, drill_env)
+    with pytest.raises(StepFailed) as info:
+        steps.run_drill(ctx)
+    assert scan(ctx.client, "invenio", ctx.drill_id) == []
+    assert ctx.ledger.torn_down
+    if "injected" not in str(info.value):
+        twin_gap(info.value)
+    assert info.value.step == step
+
+
+@pytest.mark.parametrize("step", [steps.PROVISION, steps.REDEPLOY])
+def test_ctrl_c_in_a_phase_tears_down(
+    data_twin: Twin, drill_env: DrillEnv, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    _inject(monkeypatch, step, KeyboardInterrupt)
+    ctx = open_drill(data_twin, drill_env)
+    try:
+        steps.run_drill(ctx)
+    except KeyboardInterrupt:
+        pass
+    except StepFailed as exc:
+        assert scan(ctx.client, "invenio", ctx.drill_id) == []
+        twin_gap(exc)
+    assert scan(ctx.client, "invenio", ctx.drill_id) == []
+    assert [p.name for p in ctx.clock.phases][-1] == "teardown"
+
+
+def test_pytest_drill_refuses_xdist(twin: Twin, run_suite: Callable[..., SuiteRun]) -> None:
+    run = run_suite("-m", "drill", "-n", "2", env=twin_env(twin))
+    assert run.returncode == 4, run.stdout + run.stderr
+    assert "the drill runs in one process: drop -n" in run.stderr
+
+
+def test_pytest_drill_on_aws_target_needs_the_allow_list(twin: Twin, run_suite: Callable[..., SuiteRun]) -> None:
+    run = run_suite("-m", "drill", env=twin_env(twin))
+    assert run.returncode == 4, run.stdout + run.stderr
+    assert "TURATH_DRILL_ALLOWED_ACCOUNTS" in run.stderr
+
+
+def test_pytest_drill_files_the_drill_section(twin: Twin, run_suite: Callable[..., SuiteRun]) -> None:
+    assert twin.info is not None
+    twin.reset()
+    env = {**twin_env(twin), "TURATH_DRILL_ALLOWED_ACCOUNTS": twin.info.account_id, "TURATH_DRILL_POLL_SECONDS": "0.5"}
+    run = run_suite("-m", "drill", "-p", "no:randomly", env=env, timeout=300)
+    drill = run.results["drill"]
+    assert drill["id"]
+    assert drill["leftovers"] == []
+    assert {c["id"] for c in run.results["checks"]} >= {"drill_left_nothing_behind", "drill_rto_within_objective"}
+    outcomes = {c["id"]: c["outcome"] for c in run.results["checks"]}
+    assert outcomes["drill_left_nothing_behind"] == "passed"
+    if run.returncode != 0:
+        twin_gap(RuntimeError(drill.get("failed_step") or run.stdout[-500:]))
