@@ -41,7 +41,7 @@ def test_healthy_twin_fails_nothing(run_suite: Callable[..., SuiteRun], fresh_tw
 @pytest.mark.parametrize("name", [f.name for f in FAULTS if f.health])
 def test_fault_fails_exactly_its_checks(run_suite: Callable[..., SuiteRun], fresh_twin: Twin, name: str) -> None:
     fault = CATALOG[name]
-    fault.apply(fresh_twin)
+    fresh_twin.apply_faults((name,))
     run = run_suite("-m", "health", env=twin_env(fresh_twin))
     assert run.failing() == set(fault.health), run.stdout[-4000:]
     checks = health_checks()

@@ -21,6 +21,7 @@ from typing import Any
 
 import boto3
 import psycopg
+import requests
 from botocore.config import Config
 from psycopg.conninfo import make_conninfo
 
@@ -60,6 +61,7 @@ class TwinInfo:
     site_url: str = ""
     db_host: str = ""
     db_password: str = field(default="", repr=False)
+    baseline_file: str = ""
 
     def env_lines(self) -> list[str]:
         lines = [
@@ -74,6 +76,8 @@ class TwinInfo:
         if self.db_host:
             lines.append(f"TURATH_DB_HOST={self.db_host}")
             lines.append(f"TURATH_DB_PASSWORD={self.db_password}")
+        if self.baseline_file:
+            lines.append(f"TURATH_BASELINE_FILE={self.baseline_file}")
         return lines
 
     def as_dict(self) -> dict[str, str]:
@@ -127,11 +131,7 @@ class Twin:
         self.timings["services"] = time.perf_counter() - t0
         self.seed()
         self.apply_faults(self.faults)
-        if self.data:
-            inst = self.backend("rds").databases[self.spec.rds_instance]
-            self.info = dataclasses.replace(
-                self.info, site_url=self.site_url, db_host=f"{inst.address}:{inst.port}", db_password=self.password
-            )
+        self._refresh_info()
         self.timings["start"] = time.perf_counter() - t0
         log.info("twin ready at %s in %.2fs", url, self.timings["start"])
         return self.info
@@ -191,6 +191,18 @@ class Twin:
         self.mark_services_running()
         self.seeded_at = datetime.now(UTC)
 
+    def _refresh_info(self) -> None:
+        """Addresses change with every seed (new endpoints, new load balancer): publish the new ones."""
+        if self.data and self.info is not None:
+            inst = self.backend("rds").databases[self.spec.rds_instance]
+            self.info = dataclasses.replace(
+                self.info,
+                site_url=self.site_url,
+                db_host=f"{inst.address}:{inst.port}",
+                db_password=self.password,
+                baseline_file=self.write_baseline(),
+            )
+
     def _index_production(self) -> None:
         """The production index is in sync with the database at start, as on a healthy stack."""
         env = self.task_environment("web-ui")
@@ -202,7 +214,7 @@ class Twin:
         while index.pending():
             index.process_queue(batch=5000)
         if self.worker is None:
-            self.worker = MultiIndexWorker(self.indices)
+            self.worker = MultiIndexWorker(self.indices, on_tick=self.user_traffic, tick_every=5.0)
             self.worker.start()
 
     def stop(self) -> None:
@@ -236,6 +248,7 @@ class Twin:
         moto_api_backend.reset()
         self.server.recorder.clear()
         self.seed()
+        self._refresh_info()
 
     # ---- helpers ---------------------------------------------------------------------------
     def client(self, service: str) -> Any:
@@ -285,6 +298,16 @@ class Twin:
             yield f.key, file_content(f)
 
     # ---- data plane --------------------------------------------------------------------------
+    def write_baseline(self) -> str:
+        """The counts an operator records after a good deployment (TURATH_BASELINE_FILE)."""
+        assert self.dataset is not None
+        assert self.pg is not None
+        path = self.pg.run_dir / "baseline.json"
+        data = {"users": self.dataset.user_count, "published_records": self.dataset.published_count}
+        path.write_text(json.dumps({**data, "recorded_at": datetime.now(UTC).isoformat()}))
+        path.chmod(0o644)
+        return str(path)
+
     @property
     def site_url(self) -> str:
         lbs = [lb for lb in self.backend("elbv2").load_balancers.values() if lb.name == self.spec.alb_name]
@@ -353,6 +376,23 @@ class Twin:
         for name in names:
             lookup(name).apply(self)
             log.info("twin fault applied: %s", name)
+        if names:
+            self.user_traffic()
+
+    def user_traffic(self) -> None:
+        """What users do all day: browse, search, open the login page. Broken paths leave log lines.
+
+        Runs once after faults are applied (so their symptoms are in the logs before any check
+        looks) and then every few seconds in the background.
+        """
+        url = self.site_url
+        if not url:
+            return
+        for path in ("/", "/login/", "/api/records?size=1", "/search?q=tarikh"):
+            try:
+                requests.get(url + path, timeout=5)
+            except requests.RequestException:
+                log.debug("user traffic to %s failed", path, exc_info=True)
 
     def ecs_service(self, name: str) -> Any:
         return self.backend("ecs").services[f"{self.spec.ecs_cluster}:{name}"]
@@ -423,9 +463,18 @@ class _Http:
 class MultiIndexWorker:
     """The Celery worker stand-in: drains every index's queue in the background."""
 
-    def __init__(self, indices: dict[str, SearchIndex], interval: float = 0.2) -> None:
+    def __init__(
+        self,
+        indices: dict[str, SearchIndex],
+        interval: float = 0.2,
+        on_tick: Callable[[], None] | None = None,
+        tick_every: float = 5.0,
+    ) -> None:
         self.indices = indices
         self.interval = interval
+        self.on_tick = on_tick
+        self.tick_every = tick_every
+        self._last_tick = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="twin-celery", daemon=True)
 
@@ -438,6 +487,12 @@ class MultiIndexWorker:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
+            if self.on_tick is not None and time.monotonic() - self._last_tick >= self.tick_every:
+                self._last_tick = time.monotonic()
+                try:
+                    self.on_tick()
+                except Exception:  # background traffic must never kill the worker
+                    log.debug("background tick failed", exc_info=True)
             for index in list(self.indices.values()):
                 try:
                     index.process_queue()

@@ -11,13 +11,14 @@ from this catalog.
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from twin.account import backdate_snapshot
+from twin.account import ACCOUNT_ID, backdate_snapshot
 
 if TYPE_CHECKING:
     from twin.core import Twin
@@ -317,21 +318,39 @@ FAULTS: tuple[Fault, ...] = (
         ("2.5", "6.1"),
         "web-ui's running task definition lacks RDS_DB_PASSWORD",
         _deployed_env_change(_first_web, _drop_password),
-        health=("ecs_task_definitions_carry_db_settings", "ecs_services_agree_on_db_settings"),
+        health=(
+            "ecs_task_definitions_carry_db_settings",
+            "ecs_services_agree_on_db_settings",
+            "logs_resolve_db_uri_succeeded",
+            "site_homepage_ok",
+            "site_login_not_5xx",
+        ),
     ),
     Fault(
         "password-mismatch",
         ("6.1", "6.4"),
         "web-ui runs a task definition whose RDS_DB_PASSWORD does not authenticate",
         _deployed_env_change(_first_web, _wrong_password),
-        health=("ecs_services_agree_on_db_settings",),
+        health=(
+            "ecs_services_agree_on_db_settings",
+            "ecs_db_password_authenticates",
+            "logs_no_password_failures",
+            "site_login_not_5xx",
+        ),
     ),
     Fault(
         "wrong-db-endpoint",
         ("6.4",),
         "RDS_DB_HOST of every service points at an old instance",
         _wrong_endpoint,
-        health=("ecs_db_host_matches_rds_endpoint",),
+        health=(
+            "ecs_db_host_matches_rds_endpoint",
+            "site_api_records_total_positive",
+            "site_login_not_5xx",
+            "search_index_matches_database",
+            "search_query_finds_known_record",
+            "site_record_file_downloads_with_checksum",
+        ),
     ),
     Fault(
         "stale-deployment",
@@ -384,7 +403,7 @@ FAULTS: tuple[Fault, ...] = (
     ),
 )
 
-CATALOG: dict[str, Fault] = {f.name: f for f in FAULTS}
+CATALOG: dict[str, Fault] = {}
 
 
 def lookup(name: str) -> Fault:
@@ -392,3 +411,124 @@ def lookup(name: str) -> Fault:
         return CATALOG[name]
     except KeyError:
         raise KeyError(f"unknown twin fault {name!r}; known: {', '.join(CATALOG)}") from None
+
+
+# ---- data-plane faults: the database, the bucket, the index ----------------------------------
+def _sql(twin: Twin, statement: str) -> None:
+    """Run SQL on the production database as its master user (what an operator's psql does)."""
+    import psycopg
+
+    with psycopg.connect(twin.db_dsn(twin.spec.rds_instance), autocommit=True) as conn:
+        conn.execute(statement)  # type: ignore[arg-type]
+
+
+def _oldest_record_files(twin: Twin, limit: int) -> list[tuple[str, str]]:
+    import psycopg
+
+    with psycopg.connect(twin.db_dsn(twin.spec.rds_instance)) as conn:
+        rows = conn.execute(
+            "SELECT r.recid, f.uri FROM rdm_records_metadata r JOIN rdm_records_files rf ON rf.record_id = r.id "
+            "JOIN files_files f ON f.id = rf.file_id WHERE r.json IS NOT NULL ORDER BY r.created LIMIT %s",
+            (limit,),
+        ).fetchall()
+    return [(str(a), str(b)) for a, b in rows]
+
+
+def _index_stale(twin: Twin) -> None:
+    """A rebuild that stopped half way: the oldest records are missing from the search index."""
+    from twin.invenio_cli import search_key
+
+    index = twin.search_index(search_key(twin.task_environment("web-ui")))
+    assert index is not None
+    docs = sorted(index.documents("records"), key=lambda d: str(d.get("created")))
+    for doc in docs[:120]:
+        index.remove("records", str(doc["id"]))
+
+
+def _file_missing(twin: Twin) -> None:
+    """An object the database references was deleted from the files bucket."""
+    _, uri = _oldest_record_files(twin, 1)[0]
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    twin.client("s3").delete_object(Bucket=bucket, Key=key)
+
+
+def _no_admin_user(twin: Twin) -> None:
+    _sql(twin, "DELETE FROM accounts_userrole WHERE role_id IN (SELECT role_id FROM access_actionsroles)")
+
+
+def _empty_database(twin: Twin) -> None:
+    """The database was replaced by an empty one (a restore from a snapshot taken mid-migration)."""
+    _sql(
+        twin,
+        "TRUNCATE rdm_records_files, rdm_records_metadata, rdm_drafts_metadata, rdm_versions_state, files_files, "
+        "communities_metadata, accounts_userrole, access_actionsroles, accounts_role, accounts_user CASCADE",
+    )
+
+
+def _s3_access_denied(twin: Twin) -> None:
+    """A bucket policy denies the tasks' role s3:GetObject on the files bucket."""
+    bucket = twin.spec.files_bucket
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyAppRead",
+                "Effect": "Deny",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:role/invenio-default-task"},
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+            }
+        ],
+    }
+    twin.client("s3").put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+
+
+DATA_FAULTS: tuple[Fault, ...] = (
+    Fault(
+        "index-stale",
+        ("2.3", "4"),
+        "the search index misses the 120 oldest records (a rebuild stopped half way)",
+        _index_stale,
+        health=("search_index_matches_database",),
+    ),
+    Fault(
+        "file-missing",
+        ("2.2", "5.3"),
+        "an object the database references was deleted from the files bucket",
+        _file_missing,
+        health=("files_referenced_objects_exist",),
+    ),
+    Fault(
+        "no-admin-user",
+        ("5.4",),
+        "no user holds superuser-access any more",
+        _no_admin_user,
+        health=("db_admin_user_present",),
+    ),
+    Fault(
+        "empty-database",
+        ("6.2",),
+        "the production database is empty (users, records, files gone); the index still has documents",
+        _empty_database,
+        health=(
+            "db_users_present",
+            "db_records_present",
+            "db_admin_user_present",
+            "search_index_matches_database",
+            "search_query_finds_known_record",
+            "site_record_file_downloads_with_checksum",
+            "files_referenced_objects_exist",
+        ),
+    ),
+    Fault(
+        "s3-access-denied",
+        ("4",),
+        "a bucket policy denies the tasks' role s3:GetObject on the files bucket (plan §4 step 3)",
+        _s3_access_denied,
+        health=("site_record_file_downloads_with_checksum",),
+    ),
+)
+
+
+FAULTS = FAULTS + DATA_FAULTS
+CATALOG.update({f.name: f for f in FAULTS})

@@ -221,6 +221,13 @@ class SearchIndex:
         with self._lock:
             return [dict(d) for d in self._indices.get(kind, {}).values()]
 
+    def remove(self, kind: str, doc_id: str) -> None:
+        """Drop one document, by index id or by its `id` field (to stage an index that missed records)."""
+        with self._lock:
+            docs = self._indices.get(kind, {})
+            for key in [k for k, d in docs.items() if k == doc_id or str(d.get("id")) == doc_id]:
+                del docs[key]
+
     def put(self, kind: str, doc_id: str, doc: Document) -> None:
         """Write one document directly (to stage stale indices, e.g. orphans, in tests)."""
         self.index_name(kind)

@@ -7,6 +7,8 @@ from typing import Any
 
 from fixtures.meta import check
 from recovery.aws import ecs as ecs_api
+from recovery.db import authenticates
+from recovery.secrets import Secret
 from recovery.settings import Settings
 
 REQUIRED = ("RDS_DB_HOST", "RDS_DB_PASSWORD")
@@ -84,4 +86,28 @@ def test_ecs_db_host_matches_rds_endpoint(
     assert not wrong, (
         f"§6.4 symptom ahead (502 after restore): RDS_DB_HOST is not {settings.rds_instance}'s endpoint "
         f"{address}:{port}: " + "; ".join(wrong)
+    )
+
+
+@check(
+    "6.1",
+    severity="critical",
+    remediation="plan §6.1: terraform console <<< 'random_password.rds_master_password.result' (compare, do not "
+    "paste), then " + APPLY_AND_DEPLOY,
+)
+def test_ecs_db_password_authenticates(
+    running_task_definitions: dict[str, dict[str, Any]], db_endpoint: Any, settings: Settings
+) -> None:
+    """The RDS_DB_PASSWORD every service runs with opens a session on the production database."""
+    failures = []
+    for service, td in running_task_definitions.items():
+        env = _env(running_task_definitions, service, settings.app_container)
+        if not env.get("RDS_DB_PASSWORD"):
+            continue  # reported by ecs_task_definitions_carry_db_settings
+        error = authenticates(db_endpoint.host, db_endpoint.user, Secret(env["RDS_DB_PASSWORD"]), db_endpoint.dbname)
+        if error:
+            failures.append(f"{service} runs {ecs_api.short(td['taskDefinitionArn'])}: {error}")
+    assert not failures, (
+        f"Password authentication failed against {settings.rds_instance} ({db_endpoint.host}) for the password "
+        "the tasks run with (value not shown): " + "; ".join(failures)
     )

@@ -1,0 +1,83 @@
+"""Plan §2.3 / §5.3: the search index agrees with the database and finds what it holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fixtures.meta import check
+from recovery.db import PUBLISHED_LATEST, Endpoint, connect, record_titles, scalar
+from recovery.errors import WaitTimeout
+from recovery.site import Site, short
+from recovery.timeutil import wait_until
+
+REBUILD = (
+    "plan §4 step 4, in a web-ui task through the image's entrypoint: invenio index destroy --yes-i-know && "
+    "invenio index init && invenio rdm rebuild-all-indices (rdm-records rebuild-index covers records only)"
+)
+
+
+@check("2.3", severity="high", remediation=REBUILD)
+def test_search_index_matches_database(site: Site, db_endpoint: Endpoint) -> None:
+    """Published records in the DB equal hits.total of the API (after the index queue settles)."""
+    with connect(db_endpoint) as conn:
+        in_db = int(scalar(conn, PUBLISHED_LATEST))
+    seen: dict[str, Any] = {}
+
+    def agrees() -> bool:
+        ans, total = site.records_total()
+        seen.update(ans=ans, total=total)
+        return total == in_db
+
+    try:
+        wait_until(agrees, timeout=8, interval=0.5, what="search index and database agree")
+    except WaitTimeout:
+        total = seen.get("total")
+        if total is None:
+            raise AssertionError(f"cannot read hits.total: {short(seen['ans'])}") from None
+        kind = "orphans (records not in the DB)" if total > in_db else "records missing from the index"
+        raise AssertionError(
+            f"index and database disagree: hits.total {total} vs {in_db} published records in the DB "
+            f"({abs(total - in_db)} {kind})"
+        ) from None
+
+
+@check("5.3", severity="medium", remediation=REBUILD)
+def test_search_query_finds_known_record(site: Site, db_endpoint: Endpoint) -> None:
+    """A search for a word of a recent record's title returns that record."""
+    with connect(db_endpoint) as conn:
+        recent = record_titles(conn, limit=3)
+    assert recent, "no published record in the database to search for"
+    misses = []
+    for recid, title in recent:
+        word = max(title.split(), key=len) if title.split() else recid
+        ans = site.get("/api/records", q=word, size=100)
+        hits = (ans.json or {}).get("hits", {}).get("hits", []) if ans.status == 200 else []
+        if not any(h.get("id") == recid for h in hits):
+            misses.append(f"q={word!r} does not return {recid} ({short(ans)})")
+    assert not misses, "search misses records the database holds: " + "; ".join(misses)
+
+
+@check(
+    "5.3",
+    severity="high",
+    remediation="plan §4 step 3: the tasks' IAM role must read s3://{files_bucket} "
+    "(aws iam get-role-policy; aws s3api get-bucket-policy --bucket {files_bucket}); a missing object can be "
+    "restored from a previous version (aws s3api list-object-versions) or from s3://{backup_bucket}",
+)
+def test_site_record_file_downloads_with_checksum(site: Site, db_endpoint: Endpoint) -> None:
+    """A recent record lists its files and one downloads with the checksum the database stores."""
+    with connect(db_endpoint) as conn:
+        recent = record_titles(conn, limit=1)
+    assert recent, "no published record to open"
+    recid = recent[0][0]
+    listing = site.get(f"/api/records/{recid}/files")
+    assert listing.status == 200, f"file listing of {recid}: {short(listing)}"
+    entries = (listing.json or {}).get("entries", [])
+    assert entries, f"record {recid} lists no files"
+    entry = entries[0]
+    url = entry.get("links", {}).get("content") or f"{site.base_url}/api/records/{recid}/files/{entry['key']}/content"
+    status, md5, size = site.download_md5(url)
+    assert status == 200, f"download of {recid}/{entry['key']} answers {status} (the viewer cannot load the PDF)"
+    assert f"md5:{md5}" == entry.get("checksum"), (
+        f"{recid}/{entry['key']}: downloaded md5:{md5} ({size} bytes) but the record says {entry.get('checksum')}"
+    )

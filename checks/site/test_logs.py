@@ -1,0 +1,58 @@
+"""Plan §5.1 log checks: the entrypoint resolved the DB URI; no password failures (§6.1)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fixtures.meta import check
+from recovery.aws import logs as logs_api
+from recovery.aws.session import Aws
+from recovery.settings import Settings
+from recovery.timeutil import as_utc, iso, utcnow
+
+TAIL = "aws logs tail {log_group} --since {log_window_minutes}m | grep resolve-db-uri"
+
+
+def _window_start(settings: Settings, ecs_services: dict[str, dict[str, Any]]) -> Any:
+    """Since the web-ui tasks started (their PRIMARY deployment), or the configured window."""
+    start = utcnow() - timedelta(minutes=settings.log_window_minutes)
+    svc = ecs_services.get(settings.web_services[0]) if settings.web_services else None
+    for dep in (svc or {}).get("deployments", []):
+        if dep.get("status") == "PRIMARY" and dep.get("createdAt"):
+            start = min(start, as_utc(dep["createdAt"]) - timedelta(minutes=1))
+    return start
+
+
+@check("5.1", severity="high", remediation=TAIL + "; if the ERROR line shows, plan §6.1 step 2-3")
+def test_logs_resolve_db_uri_succeeded(aws: Aws, settings: Settings, ecs_services: dict[str, dict[str, Any]]) -> None:
+    """The newest resolve-db-uri line of the running web-ui tasks is 'DB URI resolved successfully'."""
+    since = _window_start(settings, ecs_services)
+    events = logs_api.events_since(aws.client("logs"), settings.log_group, since)
+    lines = logs_api.matching(events, "[resolve-db-uri]")
+    assert lines, f"no [resolve-db-uri] line in {settings.log_group} since {iso(since)}: tasks did not start"
+    last = lines[-1]["message"]
+    assert logs_api.SUCCESS in last, f"the newest entrypoint line in {settings.log_group} is: {last}"
+
+
+@check(
+    "6.1",
+    severity="critical",
+    remediation="plan §6.1: compare the password in Terraform state with the task definition "
+    "(terraform console <<< 'random_password.rds_master_password.result'), then terraform apply -auto-approve "
+    "&& aws ecs update-service --cluster {ecs_cluster} --service web-ui --force-new-deployment "
+    "&& aws ecs update-service --cluster {ecs_cluster} --service web-api --force-new-deployment",
+)
+def test_logs_no_password_failures(aws: Aws, settings: Settings) -> None:
+    """No 'password authentication failed' in the web log groups within the window."""
+    since = utcnow() - timedelta(minutes=settings.log_window_minutes)
+    groups = {settings.log_group, *(settings.log_group.rsplit("/", 1)[0] + f"/{s}" for s in settings.web_services)}
+    found = {}
+    for group in sorted(groups):
+        hits = logs_api.matching(logs_api.events_since(aws.client("logs"), group, since), logs_api.PASSWORD_FAILED)
+        if hits:
+            found[group] = hits
+    assert not found, "Password authentication failed: " + "; ".join(
+        f"{len(h)} FATAL line(s) in {g} in the last {settings.log_window_minutes} min, last: {h[-1]['message'][:160]}"
+        for g, h in found.items()
+    )

@@ -1,0 +1,46 @@
+"""Plan §5.1 basic connectivity, and the §6.4 picture (homepage 200, /login/ 502)."""
+
+from __future__ import annotations
+
+from fixtures.meta import check
+from recovery.settings import Settings
+from recovery.site import Site, short
+
+DIAGNOSE = (
+    "aws logs tail {log_group} --since 10m | grep -i 'password\\|fatal\\|error'; "
+    "curl -k -sS '{site_url}/api/records?size=1'; then plan §6.1"
+)
+
+
+@check(
+    "5.1",
+    severity="critical",
+    remediation="aws ecs describe-services --cluster {ecs_cluster} --services web-ui; "
+    "aws logs tail {log_group} --since 5m",
+)
+def test_site_homepage_ok(site: Site, settings: Settings) -> None:
+    """The homepage answers 200."""
+    ans = site.get("/")
+    assert ans.status == 200, f"homepage: {short(ans)}"
+
+
+@check("5.1", severity="critical", remediation=DIAGNOSE)
+def test_site_api_records_total_positive(site: Site) -> None:
+    """`/api/records?size=1` answers JSON with hits.total > 0 (the API reaches DB and index)."""
+    ans, total = site.records_total()
+    assert ans.status == 200, f"Site returns {ans.status} (plan §6.4 when 502): {short(ans)}"
+    assert total is not None, f"no hits.total in the answer of {ans.url}"
+    assert total > 0, (
+        f"{ans.url} reports hits.total = {total}: empty database or empty index after a restore (plan §6.2)"
+    )
+
+
+@check("6.4", severity="critical", remediation=DIAGNOSE)
+def test_site_login_not_5xx(site: Site) -> None:
+    """`/login/` answers without a server error (it reads the database)."""
+    ans = site.get("/login/")
+    assert ans.status != 0, f"/login/ does not answer: {short(ans)}"
+    assert not ans.is_5xx, (
+        f"Site returns {ans.status} on /login/ while the homepage may still answer 200: the web app cannot "
+        f"reach the database (password or endpoint): {short(ans)}"
+    )
