@@ -114,7 +114,7 @@ class AccountSeeder:
         return snap
 
     # ---- S3 (plan 2.2, 2.4) ---------------------------------------------------------------
-    def s3(self, objects: Iterable[tuple[str, bytes]], tfstate: bytes, now: datetime) -> None:
+    def s3(self, objects: Iterable[tuple[str, bytes, datetime | None]], tfstate: bytes, now: datetime) -> None:
         s = self.spec
         s3 = self.clients("s3")
         loc = {} if s.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": s.region}}
@@ -163,8 +163,10 @@ class AccountSeeder:
         )
         b = backend("s3", s.region)
         count = 0
-        for key, data in objects:
-            b.put_object(s.files_bucket, key, data)
+        for key, data, uploaded in objects:
+            obj = b.put_object(s.files_bucket, key, data)
+            if uploaded is not None:
+                obj.last_modified = uploaded  # the day the book was uploaded, not the seeding
             count += 1
         log.debug("seeded %d objects into %s", count, s.files_bucket)
         s3.put_object(Bucket=s.tfstate_bucket, Key=s.tfstate_key, Body=tfstate, ServerSideEncryption="aws:kms")

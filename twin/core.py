@@ -14,9 +14,9 @@ import secrets
 import string
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -41,6 +41,18 @@ log = logging.getLogger(__name__)
 SEED_TEMPLATE = "twin_seed"
 ACCESS_KEY = "twin-access-key"  # moto accepts any; these are not secrets
 SECRET_KEY = "twin-secret-key"
+
+
+def last_upload(now: datetime) -> datetime:
+    """When the last batch of uploads ended: two hours before the newest nightly snapshot.
+
+    The library is uploaded in batches (plan 2.1.1: "if you uploaded books at 15:00..."), and the
+    best practice is a snapshot after a batch; the newest automated snapshot (03:12 UTC) holds it.
+    """
+    nightly = now.replace(hour=3, minute=12, second=31, microsecond=0)
+    if nightly > now - timedelta(minutes=10):
+        nightly -= timedelta(days=1)
+    return nightly - timedelta(hours=2)
 
 
 def generate_password(length: int = 32) -> str:
@@ -108,6 +120,7 @@ class Twin:
         self.sites: Sites | None = None
         self.indices: dict[str, SearchIndex] = {}
         self.worker: MultiIndexWorker | None = None
+        self._objects: list[tuple[str, bytes, datetime | None]] | None = None
         self._lock = threading.Lock()
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -143,7 +156,7 @@ class Twin:
             t0 = time.perf_counter()
             pg = PostgresServer().start()
             self.pg = pg
-            self.dataset = generate(records=self.spec.records, now=self.started_at)
+            self.dataset = generate(records=self.spec.records, now=last_upload(self.started_at or datetime.now(UTC)))
             pg.ensure_role(self.spec.db_user, self.password)
             pg.create_database(SEED_TEMPLATE, owner=self.spec.db_user)
             # Loaded as the master user, so every table belongs to it, as after Alembic on RDS.
@@ -289,13 +302,14 @@ class Twin:
             "INVENIO_SERVICE_ROLE": service,
         }
 
-    def seed_objects(self) -> Iterator[tuple[str, bytes]]:
-        """Objects of the files bucket: the dataset's files (real size and MD5), or a few stubs."""
+    def seed_objects(self) -> list[tuple[str, bytes, datetime | None]]:
+        """Objects of the files bucket: the dataset's files (real size, MD5, upload time), or stubs."""
         if self.dataset is None:
-            yield from ((f"files/seed/{i:04d}/data", f"%PDF-1.4 seed {i}".encode()) for i in range(8))
-            return
-        for f in self.dataset.files:
-            yield f.key, file_content(f)
+            return [(f"files/seed/{i:04d}/data", f"%PDF-1.4 seed {i}".encode(), None) for i in range(8)]
+        if self._objects is None:
+            uploaded = {rf.file.key: rf.created for r in self.dataset.records for rf in r.files}
+            self._objects = [(f.key, file_content(f), uploaded.get(f.key)) for f in self.dataset.files]
+        return self._objects
 
     # ---- data plane --------------------------------------------------------------------------
     def write_baseline(self) -> str:

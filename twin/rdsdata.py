@@ -211,7 +211,8 @@ def _install() -> None:
     ) -> Any:
         snap = orig_create_snapshot(self, db_instance_identifier, db_snapshot_identifier, *a, **kw)
         data = _active
-        if data is not None and not data.lazy_snapshots:
+        source_ready = data is not None and db_instance_identifier in data.proxies
+        if data is not None and not data.lazy_snapshots and source_ready:
             # Copy now: a snapshot holds the data of the moment it was requested.
             data.snapshot_db(snap)
             data.transition(snap, "creating")

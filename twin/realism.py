@@ -36,7 +36,29 @@ def install() -> None:
     DBInstance.latest_restorable_time = property(_latest_restorable_time)  # type: ignore[assignment,method-assign]
     DBInstance.address = property(_address)  # type: ignore[assignment,method-assign]
     _wrap_modify()
+    original_backup = DBInstance.save_automated_backup
+
+    def save_automated_backup(self: Any) -> None:
+        # RDS takes no automated snapshot of an instance created without backups.
+        if self.backup_retention_period:
+            original_backup(self)
+
+    DBInstance.save_automated_backup = save_automated_backup  # type: ignore[method-assign]
+    _patch_eni()
     _installed = True
+
+
+def _patch_eni() -> None:
+    """moto 5.2's RunTask with awsvpc reads an ENI attribute its ENI model lacks."""
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+
+    if not hasattr(NetworkInterface, "private_dns_name"):
+
+        def private_dns_name(self: Any) -> str:
+            ip = str(self.private_ip_address or "10.0.0.1").replace(".", "-")
+            return f"ip-{ip}.{self.ec2_backend.region_name}.compute.internal"
+
+        NetworkInterface.private_dns_name = property(private_dns_name)  # type: ignore[attr-defined]
 
 
 def _wrap_modify() -> None:
