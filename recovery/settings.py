@@ -98,6 +98,16 @@ _SPEC: tuple[tuple[str, str, str, str], ...] = (
     ("reports_dir", "TURATH_REPORTS_DIR", "reports", "where evidence is written"),
     ("drill_prefix", "TURATH_DRILL_PREFIX", "invenio", "prefix of drill-created resource names"),
     ("twin_size", "TURATH_TWIN_SIZE", "2000", "records seeded in the twin"),
+    ("provisioner", "TURATH_PROVISIONER", "ecs-clone", "drill step 1: ecs-clone (API only) or terraform"),
+    ("terraform_dir", "TURATH_TERRAFORM_DIR", "", "Terraform configuration the terraform provisioner applies"),
+    ("restore_time", "TURATH_RESTORE_TIME", "", "drill restore point: empty = newest passing snapshot, latest, ISO"),
+    ("last_upload_time", "TURATH_LAST_UPLOAD_TIME", "", "last data upload (2.1.1); empty = newest file object"),
+    ("drill_storage", "TURATH_DRILL_STORAGE", "read", "drill step 3: read the files bucket, or clone it"),
+    ("drill_db_host", "TURATH_DRILL_DB_HOST", "", "how this runner reaches the restored DB; empty = endpoint"),
+    ("drill_site_url", "TURATH_DRILL_SITE_URL", "", "the drill's site; empty = its load balancer"),
+    ("drill_poll_seconds", "TURATH_DRILL_POLL_SECONDS", "15", "longest wait between drill status polls"),
+    ("drill_allowed_accounts", "TURATH_DRILL_ALLOWED_ACCOUNTS", "", "account ids a --target aws drill may use"),
+    ("drill_sweep_hours", "TURATH_DRILL_SWEEP_HOURS", "6", "sweep removes drill resources older than this"),
 )
 
 SPEC: tuple[Setting, ...] = tuple(Setting(n, e, d, h) for n, e, d, h in _SPEC)
@@ -172,6 +182,16 @@ class Settings:
     reports_dir: Path = Path("reports")
     drill_prefix: str = "invenio"
     twin_size: int = 2000
+    provisioner: str = "ecs-clone"
+    terraform_dir: str = ""
+    restore_time: str = ""
+    last_upload_time: str = ""
+    drill_storage: str = "read"
+    drill_db_host: str = ""
+    drill_site_url: str = ""
+    drill_poll_seconds: float = 15.0
+    drill_allowed_accounts: tuple[str, ...] = ()
+    drill_sweep_hours: float = 6.0
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -312,5 +332,15 @@ def _validate(raw: dict[str, str], sources: dict[str, str]) -> Settings:
         reports_dir=Path(raw["reports_dir"]),
         drill_prefix=raw["drill_prefix"].strip(),
         twin_size=_int("twin_size", raw["twin_size"], 10),
+        provisioner=raw["provisioner"].strip(),
+        terraform_dir=raw["terraform_dir"].strip(),
+        restore_time=raw["restore_time"].strip(),
+        last_upload_time=raw["last_upload_time"].strip(),
+        drill_storage=raw["drill_storage"].strip(),
+        drill_db_host=raw["drill_db_host"].strip(),
+        drill_site_url=raw["drill_site_url"].strip().rstrip("/"),
+        drill_poll_seconds=_float("drill_poll_seconds", raw["drill_poll_seconds"]),
+        drill_allowed_accounts=tuple(a.strip() for a in raw["drill_allowed_accounts"].split(",") if a.strip()),
+        drill_sweep_hours=_float("drill_sweep_hours", raw["drill_sweep_hours"]),
         sources=sources,
     )

@@ -90,6 +90,8 @@ class TwinInfo:
             lines.append(f"TURATH_DB_PASSWORD={self.db_password}")
         if self.baseline_file:
             lines.append(f"TURATH_BASELINE_FILE={self.baseline_file}")
+        # A drill against this endpoint is allowed: it is the twin's account, not production.
+        lines.append(f"TURATH_DRILL_ALLOWED_ACCOUNTS={self.account_id}")
         return lines
 
     def as_dict(self) -> dict[str, str]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -25,19 +23,6 @@ log = logging.getLogger(__name__)
 _CONFIG = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=5, read_timeout=60)
 
 PROVISIONERS = ("ecs-clone", "terraform")
-# Field -> environment key; read from Settings once recovery/settings.py defines the field.
-ENV_KEYS = {
-    "provisioner": "TURATH_PROVISIONER",
-    "terraform_dir": "TURATH_TERRAFORM_DIR",
-    "restore_time": "TURATH_RESTORE_TIME",
-    "last_upload_time": "TURATH_LAST_UPLOAD_TIME",
-    "drill_storage": "TURATH_DRILL_STORAGE",
-    "drill_db_host": "TURATH_DRILL_DB_HOST",
-    "drill_site_url": "TURATH_DRILL_SITE_URL",
-    "drill_poll_seconds": "TURATH_DRILL_POLL_SECONDS",
-    "drill_allowed_accounts": "TURATH_DRILL_ALLOWED_ACCOUNTS",
-    "drill_sweep_hours": "TURATH_DRILL_SWEEP_HOURS",
-}
 
 
 def _float(env: str, raw: str) -> float:
@@ -52,13 +37,7 @@ STORAGE_MODES = ("read", "clone")
 
 @dataclass(frozen=True)
 class DrillOptions:
-    """Drill settings. Each field is read from `Settings` when it has it (same name), else the default.
-
-    Environment keys (to be added to recovery/settings.py): TURATH_PROVISIONER, TURATH_TERRAFORM_DIR,
-    TURATH_RESTORE_TIME, TURATH_LAST_UPLOAD_TIME, TURATH_DRILL_STORAGE, TURATH_DRILL_DB_HOST,
-    TURATH_DRILL_SITE_URL, TURATH_DRILL_POLL_SECONDS, TURATH_DRILL_ALLOWED_ACCOUNTS,
-    TURATH_DRILL_SWEEP_HOURS.
-    """
+    """Drill settings: the drill's fields of `Settings` (same names), plus per-run options."""
 
     provisioner: str = "ecs-clone"
     terraform_dir: str = ""
@@ -76,18 +55,9 @@ class DrillOptions:
     drill_id: str = ""
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, environ: Mapping[str, str] | None = None, **overrides: Any
-    ) -> DrillOptions:
-        """Settings first; until recovery/settings.py has these keys, their environment variables."""
-        environ = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            if hasattr(settings, f.name):
-                values[f.name] = getattr(settings, f.name)
-            elif f.name in ENV_KEYS and ENV_KEYS[f.name] in environ:
-                raw = environ[ENV_KEYS[f.name]]
-                values[f.name] = _float(ENV_KEYS[f.name], raw) if isinstance(f.default, float) else raw
+    def from_settings(cls, settings: Settings, **overrides: Any) -> DrillOptions:
+        """The drill's settings, with per-run overrides (CLI flags) on top."""
+        values: dict[str, Any] = {f.name: getattr(settings, f.name) for f in fields(cls) if hasattr(settings, f.name)}
         values.update({k: v for k, v in overrides.items() if v is not None})
         accounts = values.get("drill_allowed_accounts", ())
         if isinstance(accounts, str):

@@ -57,10 +57,10 @@ def test_sweep_leaves_young_drills_alone(fresh_twin: Twin, drill_env: DrillEnv) 
 
 def test_second_drill_on_the_same_target_is_locked_out(fresh_twin: Twin, drill_env: DrillEnv) -> None:
     settings, aws = drill_env(fresh_twin)
-    first = steps.begin(settings, aws, DrillOptions.from_settings(settings, environ={}))
+    first = steps.begin(settings, aws, DrillOptions.from_settings(settings))
     with pytest.raises(LockHeld, match=first.drill_id):
-        steps.begin(settings, aws, DrillOptions.from_settings(settings, environ={}))
+        steps.begin(settings, aws, DrillOptions.from_settings(settings))
     steps.finish(first)
     assert scan(aws.client, "invenio", first.drill_id) == []
-    second = steps.begin(settings, aws, DrillOptions.from_settings(settings, environ={}))
+    second = steps.begin(settings, aws, DrillOptions.from_settings(settings))
     steps.finish(second)
