@@ -58,7 +58,7 @@ def _patch_eni() -> None:
             ip = str(self.private_ip_address or "10.0.0.1").replace(".", "-")
             return f"ip-{ip}.{self.ec2_backend.region_name}.compute.internal"
 
-        NetworkInterface.private_dns_name = property(private_dns_name)  # type: ignore[attr-defined]
+        NetworkInterface.private_dns_name = property(private_dns_name)  # type: ignore[attr-defined,assignment]
 
 
 def _wrap_modify() -> None:
