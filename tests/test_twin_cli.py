@@ -26,6 +26,9 @@ def twin_process() -> Iterator[dict[str, str]]:
     for line in proc.stdout:
         if line.startswith("export "):
             key, _, value = line.removeprefix("export ").strip().partition("=")
+            if value.startswith('"$(cat '):
+                # The password is handed over in a file, the way the printed line reads it.
+                value = Path(value.removeprefix('"$(cat ').removesuffix(')"')).read_text()
             env[key] = value
         if line.startswith("# ready"):
             break
@@ -37,9 +40,45 @@ def twin_process() -> Iterator[dict[str, str]]:
 
 
 def test_twin_prints_what_the_suite_needs(twin_process: dict[str, str]) -> None:
-    for key in ("TURATH_TARGET", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"):
+    keys = (
+        "TURATH_TARGET",
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+        "TURATH_SITE_URL",
+        "TURATH_DB_HOST",
+        "TURATH_DB_PASSWORD",
+    )
+    for key in keys:
         assert twin_process.get(key), f"python -m twin did not print {key}"
     assert twin_process["TURATH_TARGET"] == "aws"
+
+
+def test_twin_never_prints_the_password() -> None:
+    """The password reaches the shell through a 0600 file; stdout and stderr never carry it."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "twin", "--records", "50"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    printed = []
+    for line in proc.stdout:
+        printed.append(line)
+        if line.startswith("# ready"):
+            break
+    cat = next(line for line in printed if "TURATH_DB_PASSWORD" in line)
+    secret = Path(cat.split("$(cat ", 1)[1].split(")", 1)[0])
+    password = secret.read_text()
+    mode = secret.stat().st_mode & 0o777
+    proc.terminate()
+    _, err = proc.communicate(timeout=20)
+    assert len(password) >= 16
+    assert mode == 0o600
+    assert password not in "".join(printed) + err
 
 
 def test_health_with_target_aws_against_standalone_twin(

@@ -41,9 +41,15 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    sys.stdout.write("# the twin is up; point the suite at it with:\n")
+    sys.stdout.write("# the twin is up; point the suite at it with (eval or paste):\n")
+    secret_file = twin.write_secret_file()
     for line in info.env_lines():
-        sys.stdout.write(f"export {line}\n")
+        key = line.split("=", 1)[0]
+        if key == "TURATH_DB_PASSWORD":
+            # Never printed: the value stays in a file only this user can read.
+            sys.stdout.write(f'export TURATH_DB_PASSWORD="$(cat {secret_file})"\n')
+        else:
+            sys.stdout.write(f"export {line}\n")
     sys.stdout.write(f"# ready in {twin.timings['start']:.2f}s; faults: {', '.join(args.fault) or 'none'}\n")
     sys.stdout.flush()
     stop.wait()

@@ -314,6 +314,14 @@ class Twin:
         return self._objects
 
     # ---- data plane --------------------------------------------------------------------------
+    def write_secret_file(self) -> str:
+        """The master password in a 0600 file, for shells pointed at the twin (never printed)."""
+        assert self.pg is not None
+        path = self.pg.run_dir / "db-password"
+        path.touch(mode=0o600)
+        path.write_text(self.password)
+        return str(path)
+
     def write_baseline(self) -> str:
         """The counts an operator records after a good deployment (TURATH_BASELINE_FILE)."""
         assert self.dataset is not None
