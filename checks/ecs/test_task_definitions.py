@@ -111,3 +111,34 @@ def test_ecs_db_password_authenticates(
         f"Password authentication failed against {settings.rds_instance} ({db_endpoint.host}) for the password "
         "the tasks run with (value not shown): " + "; ".join(failures)
     )
+
+
+@check(
+    "6.3",
+    severity="high",
+    remediation='restore entryPoint ["/usr/local/bin/resolve-db-uri.sh"] for container {app_container} in the '
+    "task definitions (terraform apply), then " + APPLY_AND_DEPLOY + "; run one-off CLI commands as ECS tasks of "
+    "that definition (command override only) so the entrypoint builds INVENIO_SQLALCHEMY_DATABASE_URI",
+)
+def test_ecs_task_definitions_keep_db_entrypoint(
+    running_task_definitions: dict[str, dict[str, Any]], settings: Settings
+) -> None:
+    """Every service's app container starts through resolve-db-uri.sh, or sets the DB URI itself.
+
+    The plan's §6.3 says CLI commands "read config files directly"; in fact InvenioRDM reads
+    INVENIO_* variables everywhere, and the trap is an entrypoint that builds the URI at start-up:
+    anything that skips it (ecs execute-command shells, a replaced entryPoint) has no database.
+    """
+    problems = []
+    for service, td in running_task_definitions.items():
+        container = next((c for c in td.get("containerDefinitions", []) if c.get("name") == settings.app_container), {})
+        entry = container.get("entryPoint") or []
+        env = {e["name"] for e in container.get("environment", [])}
+        if not any("resolve-db-uri" in part for part in entry) and "INVENIO_SQLALCHEMY_DATABASE_URI" not in env:
+            problems.append(
+                f"{service} ({ecs_api.short(td['taskDefinitionArn'])}) entryPoint={entry or 'image default'}"
+            )
+    assert not problems, (
+        "CLI commands will fail inside containers: no resolve-db-uri.sh entrypoint and no "
+        "INVENIO_SQLALCHEMY_DATABASE_URI, so the app and one-off tasks fall back to localhost: " + "; ".join(problems)
+    )
