@@ -81,10 +81,8 @@ class DrillOptions:
             raise ConfigError("TURATH_DRILL_POLL_SECONDS", f"expected a positive number, got {self.drill_poll_seconds}")
 
 
-def check_account(account: str, target: str, allowed: tuple[str, ...]) -> None:
-    """A drill against real AWS needs its account on the allow-list (twin accounts always pass)."""
-    if target == "twin":
-        return
+def check_account(account: str, allowed: tuple[str, ...]) -> None:
+    """A drill needs its account on the allow-list (the twin puts its own account there)."""
     if account not in allowed:
         raise ConfigError(
             "TURATH_DRILL_ALLOWED_ACCOUNTS",

@@ -91,7 +91,7 @@ def begin(settings: Settings, aws: Aws, options: DrillOptions, account: str | No
     ctx = DrillContext(settings, DrillAws(aws, guard), names, ledger, clock, options)
     if account is None:
         account = aws.account_id()
-    check_account(account, settings.target, options.drill_allowed_accounts)
+    check_account(account, options.drill_allowed_accounts)
     ctx.state.setdefault("account", account)
     ctx.state.setdefault("target", settings.target)
     if not options.plan:

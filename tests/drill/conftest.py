@@ -20,7 +20,13 @@ def drill_env(tmp_path: Path) -> DrillEnv:
 
     def make(twin: Twin, **values: str) -> tuple[Settings, Aws]:
         assert twin.info is not None
-        cli = {"endpoint_url": twin.info.endpoint_url, "target": "twin", "reports_dir": str(tmp_path), **values}
+        cli = {
+            "endpoint_url": twin.info.endpoint_url,
+            "target": "aws",
+            "reports_dir": str(tmp_path),
+            "drill_allowed_accounts": twin.info.account_id,
+            **values,
+        }
         settings = load_settings(cli=cli, environ={}, dotenv_path=None)
         return settings, Aws(settings, StaticCredentials(twin.info.access_key, twin.info.secret_key))
 
