@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 import threading
 import time
 import uuid
@@ -57,6 +58,31 @@ def env_of(td: Any, overrides: dict[str, Any] | None = None) -> dict[str, str]:
         if o.get("name") in (None, c.get("name")):
             env.update({e["name"]: e.get("value", "") for e in o.get("environment") or []})
     return env
+
+
+def _is_shell(word: str) -> bool:
+    return word.rsplit("/", 1)[-1] in ("bash", "sh")
+
+
+def effective_command(entry_point: list[str], command: list[str]) -> tuple[list[str], bool]:
+    """(what the container runs, whether resolve-db-uri.sh ran first), as Docker combines them.
+
+    Docker runs entryPoint + command. With the image's entrypoint the script builds the DB URI
+    and execs the command. With `["/bin/sh", "-c"]` only the first word of the command is the
+    script (the rest become $0, $1...), and the URI is built only if that script calls
+    resolve-db-uri.sh itself: a one-off `invenio ...` override skips it (plan 6.3).
+    """
+    if ENTRYPOINT in entry_point:
+        return command, True
+    full = [*entry_point, *command]
+    if len(full) >= 3 and _is_shell(full[0]) and full[1] in ("-c", "-lc"):
+        words = shlex.split(full[2])
+        if words[:1] == ["exec"]:
+            words = words[1:]
+        if words[:1] == [ENTRYPOINT]:
+            return ["bash", "-c", shlex.join(words[1:])], True
+        return ["bash", "-c", full[2]], False
+    return full, False
 
 
 def image_pullable(image: str) -> bool:
@@ -167,9 +193,7 @@ class EcsAgent:
         for o in task.overrides.get("containerOverrides", []) or []:
             if o.get("command"):
                 argv = list(o["command"])
-        if len(argv) >= 3 and argv[0] in ("bash", "sh", "/bin/bash", "/bin/sh") and argv[1] == "-c":
-            argv = ["bash", "-c", argv[2]]
-        entrypoint = ENTRYPOINT in (container.get("entryPoint") or [])
+        argv, entrypoint = effective_command(list(container.get("entryPoint") or []), argv)
         try:
             result = run_command(argv, env_of(td, task.overrides), self.indices, entrypoint)
             code, lines = result.exit_code, result.lines

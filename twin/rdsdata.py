@@ -140,8 +140,10 @@ class RdsData:
 
     def _schema_only(self, database: str) -> None:
         with psycopg.connect(self._superuser(database), autocommit=True) as conn:
-            conn.execute(self.schema_sql)  # type: ignore[arg-type]
             conn.execute(f'ALTER SCHEMA public OWNER TO "{self.master_user}"')  # type: ignore[arg-type]
+            # As the master user, like Alembic on RDS: the tables must be the master user's to read.
+            conn.execute(f'SET ROLE "{self.master_user}"')  # type: ignore[arg-type]
+            conn.execute(self.schema_sql)  # type: ignore[arg-type]
 
     def drop_snapshot(self, snapshot_id: str) -> None:
         name = db_name("snap", snapshot_id)
