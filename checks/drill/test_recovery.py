@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from fixtures.meta import check
+from recovery.drill import diagnosis
 from recovery.drill.context import DrillContext
 from recovery.settings import Settings
 
@@ -67,15 +70,18 @@ def test_drill_rpo_within_objective(verified: dict[str, Any], drill: DrillContex
     "{rds_instance} --query 'DBSnapshots[*].[DBSnapshotIdentifier,SnapshotCreateTime]'; restore a newer "
     "snapshot or a point in time (plan 6.2)",
 )
-def test_drill_restored_db_has_users_and_records(verified: dict[str, Any], settings: Settings) -> None:
+def test_drill_restored_db_has_users_and_records(
+    verified: dict[str, Any], settings: Settings, drill: DrillContext
+) -> None:
     """The restored DB has users and records, as many as production had at the recovery point."""
     restored = verified["restored"]
-    empty = [k for k in ("users", "records") if restored[k] <= 0]
-    assert not empty, (
-        f"the restored database is empty: {restored['users']} users, {restored['records']} published records "
-        "(plan 6.2: snapshot taken during a migration or before the uploads)"
-    )
     production = verified.get("production_as_of_recovery_point")
+    empty = [k for k in ("users", "records") if restored[k] <= 0]
+    if empty:
+        found = diagnosis.empty_restore(
+            settings, drill.state.get("recovery") or {}, restored, production, drill.names.db_instance
+        )
+        raise AssertionError(found.within("6.2"))
     if production is None:
         return
     tolerance = settings.baseline_tolerance
@@ -85,6 +91,45 @@ def test_drill_restored_db_has_users_and_records(verified: dict[str, Any], setti
     assert not short, "restored DB has fewer rows than production had at the recovery point: " + ", ".join(
         f"{k} {got} < {want} (tolerance {tolerance:.0%})" for k, (got, want) in short.items()
     )
+
+
+@check(
+    "2.1.1",
+    severity="high",
+    modes=DRILL,
+    remediation="review the snapshots and the RDS events around them: aws rds describe-db-snapshots "
+    "--db-instance-identifier {rds_instance} --query "
+    "'DBSnapshots[*].[DBSnapshotIdentifier,SnapshotCreateTime,AllocatedStorage,Status]' --output table; "
+    "aws rds describe-events --source-identifier {rds_instance} --source-type db-instance --duration 1440; "
+    "take a manual snapshot after uploads and migrations: aws rds create-db-snapshot --db-instance-identifier "
+    "{rds_instance} --db-snapshot-identifier {rds_instance}-manual-$(date -u +%Y%m%d%H%M)",
+)
+def test_drill_recovery_point_is_newest_snapshot(snapshot_gate_verdict: dict[str, Any], settings: Settings) -> None:
+    """The §2.1.1 checklist passes the newest snapshot, so a recovery loses nothing a backup holds.
+
+    A refused newest snapshot is the finding an auditor needs even when an older one restores fine:
+    the newest backup was unusable (taken mid-migration, too small, older than the last upload).
+    """
+    verdict = snapshot_gate_verdict
+    if verdict.get("mode") == "point-in-time":
+        pytest.skip(f"point-in-time restore to {verdict.get('recovery_point')}: no snapshot was chosen")
+    table = verdict.get("table") or (verdict.get("diagnostics") or {}).get("table", "")
+    if verdict.get("refused"):
+        text = str(verdict["refused"]).split(" failed: ", 1)[-1]
+        raise AssertionError(diagnosis.without_section(text, "2.1.1") + "\n" + table)
+    rows = verdict.get("rows") or []
+    found = diagnosis.newest_refused(settings.rds_instance, rows, str(verdict.get("snapshot")))
+    assert found is None, (found.within("2.1.1") if found else "") + "\n" + gate_table(rows)
+
+
+def gate_table(rows: list[dict[str, Any]]) -> str:
+    lines = ["snapshot | type | created | GiB | status | verdict | reasons"]
+    lines += [
+        f"{r['snapshot']} | {r['type']} | {r['created']} | {r['allocated_gib']} | {r['status']} | {r['verdict']} | "
+        + "; ".join(r["reasons"])
+        for r in rows
+    ]
+    return "\n".join(lines)
 
 
 @check(
@@ -98,9 +143,15 @@ def test_drill_restored_db_has_users_and_records(verified: dict[str, Any], setti
 def test_drill_admin_user_present(verified: dict[str, Any], drill: DrillContext) -> None:
     """At least one active user of the restored DB holds the admin role or superuser access."""
     site = (drill.state.get("environment") or {}).get("site_url", "")
+    instance = drill.names.db_instance
     assert verified["admins"], (
-        f"the restored DB has no active admin ({verified['restored']['users']} users): after a real recovery "
-        f"nobody could administer the site; recovery path (plan 5.4): {site}/signup/ then the SQL grant"
+        f"User account recovery: the restored DB {instance} has no active admin ({verified['restored']['users']} "
+        "users, none active with the admin role or superuser-access): after a real recovery nobody could "
+        "administer the site. Root cause: the recovery point predates the admin account, or the admin role lost "
+        f"superuser-access. Fix (plan 5.4 option 1): sign up at {site}/signup/, then grant by SQL on {instance}: "
+        "INSERT INTO accounts_userrole (user_id, role_id) SELECT u.id, r.id FROM accounts_user u, accounts_role r "
+        "WHERE u.email = '<EMAIL>' AND r.name = 'admin'; on production run through the entrypoint: "
+        "invenio roles add <EMAIL> admin; invenio access allow superuser-access role admin"
     )
 
 
@@ -153,7 +204,10 @@ def test_drill_file_downloads_with_checksum(storage_connected: dict[str, Any]) -
     """Files listed by restored records download through the drill site with the DB's MD5."""
     samples = storage_connected["storage"]["samples"]
     bad = [s for s in samples if not s.get("ok")]
-    assert samples, "the storage step sampled no file"
+    assert samples, (
+        "the storage step sampled no file: the restored DB lists no published record with files, so no "
+        "download could be proven (plan 6.2: an empty restore, see drill_restored_db_has_users_and_records)"
+    )
     assert not bad, "files do not download intact: " + "; ".join(
         f"{s['recid']}/{s['key']}: HTTP {s.get('status')}, md5 {s.get('md5')} vs DB {s.get('expected')}" for s in bad
     )

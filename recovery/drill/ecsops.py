@@ -8,6 +8,7 @@ between chunks; the total is bounded by `timeout` (taken from the RTO budget).
 from __future__ import annotations
 
 import logging
+import shlex
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -186,6 +187,25 @@ def task_outcome(task: dict[str, Any], container: str) -> tuple[int | None, str]
     return exit_code, reason
 
 
+def entry_point(task_definition: dict[str, Any], container: str) -> list[str]:
+    for c in task_definition.get("containerDefinitions", []):
+        if c.get("name") == container:
+            return [str(part) for part in c.get("entryPoint") or []]
+    return []
+
+
+def command_for(task_definition: dict[str, Any], container: str, command: list[str]) -> list[str]:
+    """The command override that runs `command` under the container's entryPoint.
+
+    Docker runs entryPoint + command: under `["sh", "-c"]` only the first word is the script, so
+    the command goes as one shell line (else `sh -c invenio index ...` runs a bare `invenio`).
+    """
+    entry = entry_point(task_definition, container)
+    if len(entry) >= 2 and entry[0].rsplit("/", 1)[-1] in ("sh", "bash") and entry[1] in ("-c", "-lc"):
+        return [shlex.join(command)]
+    return command
+
+
 def run_one_off(
     ecs: Any,
     logs: Any,
@@ -209,12 +229,13 @@ def run_one_off(
     exit, a task that never stops or one that cannot start is a StepFailed with the evidence.
     """
     shown = " ".join(command)
+    td = ecs_api.describe_task_definition(ecs, task_definition)
     params: dict[str, Any] = {
         "cluster": cluster,
         "taskDefinition": task_definition,
         "count": 1,
         "startedBy": started_by[:36],
-        "overrides": {"containerOverrides": [{"name": container, "command": command}]},
+        "overrides": {"containerOverrides": [{"name": container, "command": command_for(td, container, command)}]},
         **launch,
     }
     if network:
@@ -240,7 +261,6 @@ def run_one_off(
         raise StepFailed(step, f"`{shown}` did not finish: {exc}", {"task": arn}) from None
     task = ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]
     exit_code, reason = task_outcome(task, container)
-    td = ecs_api.describe_task_definition(ecs, task_definition)
     group, stream = log_group_of(td, container), stream_of(td, container, arn)
     lines = log_lines(logs, group, started, stream) if group else []
     result = {"task": arn, "command": shown, "exit_code": exit_code, "reason": reason, "log_lines": lines}

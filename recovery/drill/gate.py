@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from recovery.aws import rds as rds_api
 from recovery.aws import s3 as s3_api
+from recovery.drill import diagnosis
 from recovery.errors import ConfigError, StepFailed
 from recovery.timeutil import as_utc, human_age, iso
 
@@ -44,6 +45,7 @@ class GateRow:
     status: str
     verdict: str = "pass"
     reasons: list[str] = field(default_factory=list)
+    signs: list[str] = field(default_factory=list)  # diagnosis.SIGNS keys, one per reason
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +57,7 @@ class GateRow:
             "status": self.status,
             "verdict": self.verdict,
             "reasons": list(self.reasons),
+            "signs": list(self.signs),
         }
 
 
@@ -145,16 +148,21 @@ def judge_snapshot(
     )
     if row.status != "available":
         row.reasons.append(f"status {row.status}, not available")
+        row.signs.append("unavailable")
     if row.allocated_gib < min_gb:
         row.reasons.append(f"{row.allocated_gib} GiB < {min_gb} GB: likely empty or partial (plan 2.1.1)")
+        row.signs.append("small")
     for event in events:
         at = as_utc(event["date"])
         if abs(at - created) <= EVENT_WINDOW:
             row.reasons.append(
-                f"taken {human_age(abs((at - created).total_seconds()))} from RDS event: {event['message']}"
+                f"taken {human_age(abs((at - created).total_seconds()))} from RDS event: {event['message']} "
+                f"({event['date']})"
             )
+            row.signs.append("during-change")
     if upload is not None and created < upload:
         row.reasons.append(f"older than the last data upload ({iso(upload)}): misses it (plan 2.1.1 step 3)")
+        row.signs.append("older-than-upload")
     row.verdict = "fail" if row.reasons else "pass"
     return row
 
@@ -203,12 +211,11 @@ def choose(
     decision = GateDecision(mode="snapshot", recovery_point=now, rows=rows, last_upload=upload, events=events)
     passing = next((r for r in rows if r.verdict == "pass"), None)
     if passing is None:
+        checklist = [r.as_dict() for r in rows]
         raise StepFailed(
             STEP,
-            f"no snapshot of {instance_id} passes the plan 2.1.1 checklist ({len(rows)} candidates); "
-            "restore a point in time instead (--restore-time latest) or take a manual snapshot after the "
-            "last upload",
-            {"checklist": [r.as_dict() for r in rows], "table": table_text(rows), "events": events},
+            diagnosis.gate_refused(instance_id, files_bucket, checklist, upload).text(),
+            {"checklist": checklist, "table": table_text(rows), "events": events},
         )
     decision.snapshot_id = passing.snapshot
     decision.recovery_point = passing.created

@@ -97,8 +97,16 @@ def register(ctx: DrillContext, spec: dict[str, Any], step: str) -> str:
 
 
 def running_task_definition(svc: dict[str, Any]) -> str:
-    primary = next((d for d in svc.get("deployments", []) if d.get("status") == "PRIMARY"), None)
-    return str(primary["taskDefinition"] if primary else svc["taskDefinition"])
+    """The revision production's tasks run: the newest deployment with running tasks, else PRIMARY.
+
+    A FAILED rollout (plan 6.5) leaves PRIMARY on a revision whose tasks never started while the
+    previous deployment keeps serving: the drill clones what serves.
+    """
+    deployments = svc.get("deployments", [])
+    running = next((d for d in deployments if d.get("runningCount", 0) > 0), None)
+    primary = next((d for d in deployments if d.get("status") == "PRIMARY"), None)
+    chosen = running or primary
+    return str(chosen["taskDefinition"] if chosen else svc["taskDefinition"])
 
 
 def _launch(svc: dict[str, Any]) -> dict[str, Any]:
@@ -313,7 +321,12 @@ def provision_ecs_clone(ctx: DrillContext) -> dict[str, Any]:
         entry = ctx.record("ecs-service", names.service(service), STEP, cluster=names.cluster)
         ecs.create_service(**params)
         ctx.ledger.created(entry)
-        env["services"][service] = {"name": names.service(service), "task_definition": arn, "target_group": tg_arn}
+        env["services"][service] = {
+            "name": names.service(service),
+            "task_definition": arn,
+            "target_group": tg_arn,
+            "source": prod_tds[service]["taskDefinitionArn"],  # production's revision it clones (diagnosis)
+        }
         env["launch"] = _launch(prod[service])
         ctx.save()
     return env

@@ -91,6 +91,17 @@ def newest_change(conn: psycopg.Connection[Any], before: datetime | None = None)
     return newest
 
 
+def oldest_change(conn: psycopg.Connection[Any]) -> datetime | None:
+    """The oldest `created` over the change tables: where the data begins."""
+    oldest: datetime | None = None
+    for table in CHANGE_TABLES:
+        row = conn.execute(f"SELECT min(created) FROM {table}").fetchone()
+        value = _aware(row[0]) if row else None
+        if value is not None and (oldest is None or value < oldest):
+            oldest = value
+    return oldest
+
+
 def latest_published_count(conn: psycopg.Connection[Any]) -> int:
     """What `/api/records` total must equal after a rebuild (latest published versions)."""
     row = conn.execute(LATEST_PUBLISHED_SQL).fetchone()

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from recovery.aws import ecs as ecs_api
 from recovery.aws import rds as rds_api
 from recovery.aws import s3 as s3_api
 from recovery.aws.session import Aws
-from recovery.drill import gate, lock, provision, site, sql
+from recovery.drill import diagnosis, gate, lock, provision, site, sql
 from recovery.drill.clock import TEARDOWN, DrillClock
 from recovery.drill.context import DrillAws, DrillContext, DrillOptions, check_account, lock_name, make_guard
 from recovery.drill.ecsops import diagnose_service, rollout_progress, run_one_off, wait_waiter
@@ -159,25 +160,36 @@ def run_step(ctx: DrillContext, name: str) -> dict[str, Any]:
     if name in ctx.ledger.completed:
         return ctx.state
     func = STEP_FUNCTIONS[name]
+    started = utcnow()
     try:
         with ctx.clock.phase(name):
             func(ctx)
     except StepFailed as exc:
-        ctx.failures[name] = exc
+        _diagnose(ctx, name, exc, started)
         raise
     except (RecoveryError, psycopg.Error, OSError, ValueError, KeyError) as exc:
         failed = StepFailed(name, redact(f"{type(exc).__name__}: {exc}"))
-        ctx.failures[name] = failed
+        _diagnose(ctx, name, failed, started)
         raise failed from exc
     except Exception as exc:  # botocore ClientError and friends: the step still fails by name
         failed = StepFailed(name, redact(f"{type(exc).__name__}: {exc}"))
-        ctx.failures[name] = failed
+        _diagnose(ctx, name, failed, started)
         raise failed from exc
     finally:
         ctx.state["phases"] = [p.as_dict() for p in ctx.clock.phases]
         ctx.save()
     ctx.ledger.complete(name)
     return ctx.state
+
+
+def _diagnose(ctx: DrillContext, name: str, failed: StepFailed, started: datetime) -> None:
+    """Cache the failure with the step's diagnostics (RDS events, ECS events, logs) for the report."""
+    ctx.failures[name] = failed
+    try:
+        failed.diagnostics.setdefault("collected", diagnosis.collect(ctx, name, started))
+    except Exception:  # evidence is best effort: never replace the step's own failure
+        log.exception("collecting diagnostics of step %s failed", name)
+    ctx.state.setdefault("diagnoses", {})[name] = str(failed)
 
 
 def run_drill(ctx: DrillContext, progress: Callable[[str], None] = log.info) -> dict[str, Any]:
@@ -289,12 +301,7 @@ def verify_login(ctx: DrillContext, address: str, password: Secret, step: str) -
         except psycopg.OperationalError as exc:
             text = redact(str(exc))
             if "password authentication failed" in text or "authentication failed" in text:
-                raise StepFailed(
-                    step,
-                    f"the restored DB at {address} rejects RDS_DB_PASSWORD of {ctx.state.get('password_source')} "
-                    "(FATAL: password authentication failed; plan 6.1)",
-                    {"error": text},
-                ) from None
+                raise StepFailed(step, diagnosis.password_rejected(ctx, address).text(), {"error": text}) from None
             last[0] = text
             return False
 
@@ -385,7 +392,7 @@ def wait_rollout(ctx: DrillContext, expected: dict[str, str], step: str) -> None
     started = utcnow()
     last: list[str] = []
 
-    def diagnosis(services: list[str]) -> dict[str, Any]:
+    def evidence(services: list[str]) -> dict[str, Any]:
         return {
             "services": [
                 diagnose_service(ecs, logs, cluster, s, ctx.settings.app_container, started) for s in services
@@ -398,9 +405,7 @@ def wait_rollout(ctx: DrillContext, expected: dict[str, str], step: str) -> None
         last[:] = lines
         if failed:
             raise StepFailed(
-                step,
-                f"deployment FAILED for {', '.join(failed)} (plan 6.5): " + "; ".join(lines),
-                diagnosis(failed),
+                step, diagnosis.rollout_failed(ctx.settings, failed, lines, stuck=False).text(), evidence(failed)
             )
         return ok
 
@@ -414,8 +419,8 @@ def wait_rollout(ctx: DrillContext, expected: dict[str, str], step: str) -> None
     except WaitTimeout:
         raise StepFailed(
             step,
-            "rollout not COMPLETED in time (stuck IN_PROGRESS, plan 6.5): " + "; ".join(last),
-            diagnosis(list(expected)),
+            diagnosis.rollout_failed(ctx.settings, list(expected), last, stuck=True).text(),
+            evidence(list(expected)),
         ) from None
 
 
@@ -462,7 +467,10 @@ def step_storage(ctx: DrillContext) -> None:
     with restored_db(ctx) as conn:
         samples = sql.sample_files(conn)
     if not samples:
-        raise StepFailed(STORAGE, "the restored DB has no published record with files: nothing to read (plan 6.2)")
+        # An empty restore (plan 6.2) has no file to read: storage is unproven, not broken; the
+        # download check says so and the data checks say why.
+        ctx.state["storage"] = {"mode": ctx.options.drill_storage, "bucket": bucket, "samples": []}
+        return
     results = []
     for sample in samples:
         got = site.download_md5(env["site_url"], sample["recid"], sample["key"])
@@ -471,12 +479,7 @@ def step_storage(ctx: DrillContext) -> None:
         results.append(got)
     ctx.state["storage"] = {"mode": ctx.options.drill_storage, "bucket": bucket, "samples": results}
     if not any(r.get("status") == 200 for r in results):
-        first = results[0]
-        raise StepFailed(
-            STORAGE,
-            f"the drill site cannot serve any file from bucket {bucket}: GET {first['url']} -> {first.get('status')}",
-            {"samples": results},
-        )
+        raise StepFailed(STORAGE, diagnosis.storage_unreadable(ctx, bucket, results).text(), {"samples": results})
 
 
 # ---- step 6: reindex ----------------------------------------------------------------------------
@@ -515,21 +518,27 @@ def step_reindex(ctx: DrillContext) -> None:
 
     tasks = []
     for command in REINDEX_COMMANDS:
-        result = run_one_off(
-            ecs,
-            logs,
-            cluster=env["cluster"],
-            task_definition=svc["task_definition"],
-            container=ctx.settings.app_container,
-            command=list(command),
-            network=env.get("network"),
-            launch=env.get("launch") or {"launchType": "FARGATE"},
-            started_by=f"drill-{ctx.drill_id}",
-            timeout=ctx.clock.remaining(),
-            max_delay=ctx.options.drill_poll_seconds,
-            step=REINDEX,
-            on_started=started,
-        )
+        try:
+            result = run_one_off(
+                ecs,
+                logs,
+                cluster=env["cluster"],
+                task_definition=svc["task_definition"],
+                container=ctx.settings.app_container,
+                command=list(command),
+                network=env.get("network"),
+                launch=env.get("launch") or {"launchType": "FARGATE"},
+                started_by=f"drill-{ctx.drill_id}",
+                timeout=ctx.clock.remaining(),
+                max_delay=ctx.options.drill_poll_seconds,
+                step=REINDEX,
+                on_started=started,
+            )
+        except StepFailed as exc:
+            found = diagnosis.one_off_failed(ctx, svc, exc.diagnostics)
+            if found is None:
+                raise
+            raise StepFailed(REINDEX, found.text(), exc.diagnostics) from exc
         result["log_lines"] = result["log_lines"][-10:]
         tasks.append(result)
         ctx.state["reindex"] = {"tasks": tasks}
@@ -582,11 +591,13 @@ def verify(ctx: DrillContext) -> dict[str, Any]:
         restored_newest = sql.newest_change(conn)
     out["restored_newest_change"] = iso(restored_newest) if restored_newest else None
     production_newest = None
+    production_oldest = None
     if s.db_host:
         try:
             with sql.connect(s.db_host, s.db_name, s.db_user, s.db_password) as conn:
                 out["production_as_of_recovery_point"] = sql.counts(conn, as_of=recovery_point)
                 production_newest = sql.newest_change(conn, before=started)
+                production_oldest = sql.oldest_change(conn)
             out["data_loss_basis"] = "production newest change before the drill started - restored newest change"
         except psycopg.Error as exc:
             out["production_error"] = redact(str(exc))
@@ -594,6 +605,10 @@ def verify(ctx: DrillContext) -> dict[str, Any]:
         production_newest = started
         out["data_loss_basis"] = "drill start - restored newest change (production DB not reachable: an upper bound)"
     out["production_newest_change"] = iso(production_newest)
+    if restored_newest is None and production_oldest is not None:
+        # Nothing was restored (plan 6.2): everything production holds is lost.
+        restored_newest = production_oldest
+        out["data_loss_basis"] += "; the restored DB has no rows, so from production's oldest change"
     ctx.clock.measure_data_loss(production_newest, restored_newest)
     ctx.state["verify"] = out
     ctx.save()
