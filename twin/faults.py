@@ -12,6 +12,7 @@ from this catalog.
 from __future__ import annotations
 
 import json
+import shlex
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,19 @@ class Fault:
         return tuple(m for m, ids in (("health", self.health), ("drill", self.drill)) if ids)
 
 
+# Drill checks that judge the recovered environment (fixture `verified`): a step that breaks
+# before it is reached errors them all, the storage step also the download check.
+DRILL_VERIFIED = (
+    "drill_rto_within_objective",
+    "drill_rpo_within_objective",
+    "drill_restored_db_has_users_and_records",
+    "drill_admin_user_present",
+    "drill_site_serves_records",
+    "drill_search_matches_database",
+)
+DRILL_RESTORED = (*DRILL_VERIFIED, "drill_file_downloads_with_checksum")
+
+
 # ---- helpers: each expresses a change the way an operator or Terraform would make it -----------
 def _modify_rds(**kwargs: Any) -> Callable[[Twin], None]:
     def apply(twin: Twin) -> None:
@@ -52,13 +66,22 @@ def _modify_rds(**kwargs: Any) -> Callable[[Twin], None]:
 
 def register_revision(twin: Twin, service: str, change: Callable[[dict[str, str]], None]) -> str:
     """Register a new revision of `service`'s task definition with its environment changed."""
+
+    def change_env(container: dict[str, Any]) -> None:
+        env = {e["name"]: e["value"] for e in container.get("environment", [])}
+        change(env)
+        container["environment"] = [{"name": k, "value": v} for k, v in sorted(env.items())]
+
+    return register_container_revision(twin, service, change_env)
+
+
+def register_container_revision(twin: Twin, service: str, change: Callable[[dict[str, Any]], None]) -> str:
+    """Register a new revision of `service`'s task definition with its app container changed."""
     ecs = twin.client("ecs")
     svc = ecs.describe_services(cluster=twin.spec.ecs_cluster, services=[service])["services"][0]
     td = ecs.describe_task_definition(taskDefinition=svc["taskDefinition"])["taskDefinition"]
     container = next(c for c in td["containerDefinitions"] if c["name"] == twin.spec.app_container)
-    env = {e["name"]: e["value"] for e in container.get("environment", [])}
-    change(env)
-    container["environment"] = [{"name": k, "value": v} for k, v in sorted(env.items())]
+    change(container)
     keep = ("family", "taskRoleArn", "executionRoleArn", "networkMode", "containerDefinitions", "cpu", "memory")
     spec = {k: td[k] for k in keep if k in td}
     spec["requiresCompatibilities"] = td.get("requiresCompatibilities", ["FARGATE"])
@@ -337,6 +360,9 @@ FAULTS: tuple[Fault, ...] = (
             "logs_no_password_failures",
             "site_login_not_5xx",
         ),
+        # The drill takes the password from web-ui's running revision (plan 2.5): the restored DB
+        # rejects it at the restore step, so every check of the recovered environment errors.
+        drill=DRILL_RESTORED,
     ),
     Fault(
         "wrong-db-endpoint",
@@ -504,6 +530,7 @@ DATA_FAULTS: tuple[Fault, ...] = (
         "no user holds superuser-access any more",
         _no_admin_user,
         health=("db_admin_user_present",),
+        drill=("drill_admin_user_present",),
     ),
     Fault(
         "empty-database",
@@ -526,9 +553,129 @@ DATA_FAULTS: tuple[Fault, ...] = (
         "a bucket policy denies the tasks' role s3:GetObject on the files bucket (plan §4 step 3)",
         _s3_access_denied,
         health=("site_record_file_downloads_with_checksum",),
+        # The drill's tasks run with production's task role (TURATH_DRILL_STORAGE=read): the storage
+        # step cannot serve a file, so it fails and the checks after it error.
+        drill=DRILL_RESTORED,
     ),
 )
 
 
-FAULTS = FAULTS + DATA_FAULTS
+# ---- drill faults: what only a restore shows (plan 2.1.1, 6.2, 6.3, 7) -------------------------
+def _snapshots(twin: Twin, kind: str | None = None) -> list[Any]:
+    """The production instance's snapshots (moto backend objects), newest first."""
+    snaps = [
+        s
+        for s in twin.backend("rds").database_snapshots.values()
+        if s.database.db_instance_identifier == twin.spec.rds_instance and kind in (None, s.snapshot_type)
+    ]
+    return sorted(snaps, key=lambda s: _utc(s.created), reverse=True)
+
+
+def _utc(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def _make_empty(twin: Twin, snap: Any) -> None:
+    """The snapshot holds the schema and no rows (materialised so on its first restore)."""
+    snap.twin_empty = True
+    if twin.rds_data is not None:
+        twin.rds_data.drop_snapshot(snap.db_snapshot_identifier)
+
+
+def _empty_snapshot(twin: Twin) -> None:
+    """The newest snapshot was taken of an empty database; RDS reports it like any other."""
+    _make_empty(twin, _snapshots(twin)[0])
+
+
+def _snapshot_during_migration(twin: Twin) -> None:
+    """The Feb 28 incident (plan 7): the nightly snapshot ran 7 minutes after a credential reset.
+
+    Before the migration the operator followed plan 2.1.1's best practice and took a manual
+    snapshot after the last upload batch; that is the newest snapshot the gate may use.
+    """
+    from moto.rds.models import Event
+
+    backend = twin.backend("rds")
+    nightly = _snapshots(twin, "automated")[0]
+    taken = _utc(nightly.created)
+    manual_at = taken - timedelta(minutes=100)
+    manual = backend.create_db_snapshot(
+        twin.spec.rds_instance,
+        f"{twin.spec.rds_instance}-manual-after-upload-{manual_at:%Y%m%d%H%M}",
+        snapshot_type="manual",
+    )
+    backdate_snapshot(manual, manual_at)
+    event = Event("DB_INSTANCE_RESET_MASTER_CREDENTIALS", backend.databases[twin.spec.rds_instance])
+    event.date = (taken - timedelta(minutes=7)).astimezone(UTC).replace(tzinfo=None)
+    backend.events.append(event)
+    _make_empty(twin, nightly)
+
+
+def _snapshot_stale(twin: Twin) -> None:
+    """A batch of scans uploaded after the newest snapshot, and no manual snapshot after it (plan 2.1.1)."""
+    s3 = twin.client("s3")
+    stamp = datetime.now(UTC)
+    for i in range(3):
+        body = f"%PDF-1.4 late upload {stamp:%Y%m%d%H%M} {i}".encode()
+        s3.put_object(Bucket=twin.spec.files_bucket, Key=f"uploads/{stamp:%Y/%m/%d}/scan-{i:02d}.pdf", Body=body)
+
+
+def _cli_entrypoint_bypass(twin: Twin) -> None:
+    """terraform now starts the app container through a shell that calls the script itself.
+
+    Services still start through resolve-db-uri.sh (it is in their command), so the site works;
+    a one-off task overrides the command, so the script never runs and `invenio` falls back to
+    its default database on localhost (plan 6.3; FACTS: the trap is the entrypoint).
+    """
+
+    def through_shell(container: dict[str, Any]) -> None:
+        entry = container.get("entryPoint") or []
+        command = [*entry, *(container.get("command") or [])]
+        container["entryPoint"] = ["/bin/sh", "-c"]
+        container["command"] = ["exec " + shlex.join(command)]
+
+    for service in twin.spec.services:
+        deploy(twin, service, register_container_revision(twin, service, through_shell))
+
+
+DRILL_FAULTS: tuple[Fault, ...] = (
+    Fault(
+        "empty-snapshot",
+        ("6.2",),
+        "the newest snapshot holds an empty database: a restore from it has no users or records",
+        _empty_snapshot,
+        drill=(
+            "drill_rpo_within_objective",
+            "drill_restored_db_has_users_and_records",
+            "drill_admin_user_present",
+            "drill_site_serves_records",
+            "drill_file_downloads_with_checksum",
+        ),
+    ),
+    Fault(
+        "snapshot-during-migration",
+        ("2.1.1", "7"),
+        "the newest (nightly) snapshot was taken 7 minutes after a 'Reset master credentials' event",
+        _snapshot_during_migration,
+        drill=("drill_recovery_point_is_newest_snapshot",),
+    ),
+    Fault(
+        "snapshot-stale",
+        ("2.1.1",),
+        "files were uploaded after the newest snapshot and no snapshot was taken after them",
+        _snapshot_stale,
+        drill=("drill_recovery_point_is_newest_snapshot", *DRILL_RESTORED),
+    ),
+    Fault(
+        "cli-entrypoint-bypass",
+        ("6.3",),
+        "the app container starts through `sh -c`: one-off commands skip resolve-db-uri.sh and reach no DB",
+        _cli_entrypoint_bypass,
+        health=("ecs_task_definitions_keep_db_entrypoint",),
+        drill=DRILL_VERIFIED,
+    ),
+)
+
+
+FAULTS = FAULTS + DATA_FAULTS + DRILL_FAULTS
 CATALOG.update({f.name: f for f in FAULTS})

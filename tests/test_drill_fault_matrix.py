@@ -1,0 +1,74 @@
+"""The drill fault matrix: each fault the drill detects makes exactly its drill checks fail or error.
+
+Each run is `pytest -m drill` in a subprocess pointed at the twin with `--target aws`, as an
+operator points it at an AWS-compatible endpoint, after `twin.apply_faults((name,))`. A failing
+check's message starts with its plan section; a check that errors because a step broke carries
+the step's diagnosis, which starts with the plan section of the symptom. Whatever fails, the drill
+leaves nothing behind.
+
+Faults the drill is unaffected by are proven so too: the drill restores, redeploys and reindexes
+around them, as the plan's procedure is meant to.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+
+from tests.conftest import SuiteRun, twin_env
+from tests.test_fault_matrix import all_checks
+from twin.core import Twin
+from twin.faults import CATALOG, FAULTS
+
+# reporting.py files an error as "<phase>: <exception type>: <message>"; the drill's message is
+# "drill step '<step>' failed: §<section> <symptom>: ...".
+STEP_ERROR = re.compile(r"^setup: \S*StepFailed: drill step '(?P<step>\w+)' failed: (?P<diagnosis>.*)$")
+
+# Production faults a drill recovers around (it replaces RDS_DB_HOST, clones what serves).
+DRILL_UNAFFECTED = ("wrong-db-endpoint", "deployment-failed")
+
+
+def run_drill(run_suite: Callable[..., SuiteRun], twin: Twin) -> SuiteRun:
+    env = {**twin_env(twin), "TURATH_DRILL_POLL_SECONDS": "0.5"}
+    return run_suite("-m", "drill", "-p", "no:randomly", env=env, timeout=300)
+
+
+@pytest.mark.parametrize("name", [f.name for f in FAULTS if f.drill])
+def test_drill_fault_fails_exactly_its_checks(run_suite: Callable[..., SuiteRun], fresh_twin: Twin, name: str) -> None:
+    fault = CATALOG[name]
+    fresh_twin.apply_faults((name,))
+    run = run_drill(run_suite, fresh_twin)
+    assert run.failing() == set(fault.drill), run.stdout[-4000:]
+    assert run.returncode == 1, run.stdout[-4000:]
+    assert run.results["drill"]["leftovers"] == []
+    checks = all_checks()
+    for entry in run.results["checks"]:
+        if entry["outcome"] == "failed":
+            section = checks[entry["id"]].plan_section
+            assert entry["message"].startswith(f"§{section} {entry['id']}:"), entry["message"]
+        elif entry["outcome"] == "error":
+            found = STEP_ERROR.match(entry["message"])
+            assert found, entry["message"]
+            assert found["diagnosis"].startswith("§"), entry["message"]
+            assert "Root cause:" in found["diagnosis"], entry["message"]
+            assert "Fix:" in found["diagnosis"], entry["message"]
+            assert found["step"] == run.results["drill"]["failed_step"]
+
+
+@pytest.mark.parametrize("name", DRILL_UNAFFECTED)
+def test_drill_recovers_around(run_suite: Callable[..., SuiteRun], fresh_twin: Twin, name: str) -> None:
+    assert not CATALOG[name].drill, f"{name} is catalogued as detected by the drill"
+    fresh_twin.apply_faults((name,))
+    run = run_drill(run_suite, fresh_twin)
+    assert run.failing() == set(), run.stdout[-4000:]
+    assert run.results["drill"]["leftovers"] == []
+
+
+def test_every_drill_check_can_fail() -> None:
+    drill_checks = {cid for cid, meta in all_checks().items() if "drill" in meta.modes}
+    broken = {check for fault in FAULTS for check in fault.drill}
+    # The leak check fails only when teardown fails, which tests/drill/test_drill_e2e.py covers.
+    never = sorted(drill_checks - broken - {"drill_left_nothing_behind"})
+    assert never == [], f"no fault breaks these drill checks: {never}"
