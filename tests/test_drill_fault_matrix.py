@@ -22,9 +22,9 @@ from tests.test_fault_matrix import all_checks
 from twin.core import Twin
 from twin.faults import CATALOG, FAULTS
 
-# reporting.py files an error as "<phase>: <exception type>: <message>"; the drill's message is
-# "drill step '<step>' failed: §<section> <symptom>: ...".
-STEP_ERROR = re.compile(r"^setup: \S*StepFailed: drill step '(?P<step>\w+)' failed: (?P<diagnosis>.*)$")
+# reporting.py files a check errored by a broken step as
+# "§<section> <symptom>: ... [error: drill step '<step>' failed; this check needs it]".
+STEP_ERROR = re.compile(r"^(?P<diagnosis>§.*) \[error: drill step '(?P<step>\w+)' failed; this check needs it\]$", re.S)
 
 # Production faults a drill recovers around (it replaces RDS_DB_HOST, clones what serves).
 DRILL_UNAFFECTED = ("wrong-db-endpoint", "deployment-failed")
