@@ -37,18 +37,21 @@ STORAGE_MODES = ("read", "clone")
 
 @dataclass(frozen=True)
 class DrillOptions:
-    """Drill settings: the drill's fields of `Settings` (same names), plus per-run options."""
+    """Drill settings: the drill's fields of `Settings` (same names, defaults there), plus per-run options.
 
-    provisioner: str = "ecs-clone"
-    terraform_dir: str = ""
-    restore_time: str = ""
-    last_upload_time: str = ""
-    drill_storage: str = "read"
-    drill_db_host: str = ""
-    drill_site_url: str = ""
-    drill_poll_seconds: float = 15.0
-    drill_allowed_accounts: tuple[str, ...] = ()
-    drill_sweep_hours: float = 6.0
+    Built only by `from_settings`, so the defaults live in one place (recovery/settings.py).
+    """
+
+    provisioner: str
+    terraform_dir: str
+    restore_time: str
+    last_upload_time: str
+    drill_storage: str
+    drill_db_host: str
+    drill_site_url: str
+    drill_poll_seconds: float
+    drill_allowed_accounts: tuple[str, ...]
+    drill_sweep_hours: float
     keep: bool = False
     plan: bool = False
     resume_from: str = ""
