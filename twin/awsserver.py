@@ -96,7 +96,11 @@ class AwsServer:
 
     def start(self) -> str:
         self._server = make_server("127.0.0.1", self._port, self.recorder, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="twin-aws", daemon=True)
+        server = self._server
+        # A short poll interval: stopping the twin should not wait half a second per server.
+        self._thread = threading.Thread(
+            target=lambda: server.serve_forever(poll_interval=0.05), name="twin-aws", daemon=True
+        )
         self._thread.start()
         return self.url
 

@@ -137,7 +137,10 @@ class Twin:
             pg_thread.start()
         url = self.server.start()
         self.info = TwinInfo(url, self.spec.region, ACCOUNT_ID, ACCESS_KEY, SECRET_KEY)
-        self.client("rds").describe_db_instances()  # moto's RDS backend takes ~1 s to build: overlap it
+        # moto builds each service's backend on first use (RDS and EC2 take ~1 s): overlap that with
+        # PostgreSQL's start-up instead of paying it during the seed.
+        for service in ("rds", "ec2", "elbv2", "ecs", "logs", "opensearch", "elasticache", "mq"):
+            self.backend(service)
         if pg_thread is not None:
             pg_thread.join()
             if self._pg_error is not None:

@@ -196,7 +196,10 @@ class InvenioStandIn:
         self._server = make_server("127.0.0.1", port, self, threaded=True, request_handler=_RequestHandler)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._stop.clear()
-        self._thread = threading.Thread(target=self._server.serve_forever, name="twin-invenio", daemon=True)
+        server = self._server
+        self._thread = threading.Thread(
+            target=lambda: server.serve_forever(poll_interval=0.05), name="twin-invenio", daemon=True
+        )
         self._thread.start()
         self._poller = threading.Thread(target=self._watch_tasks, name="twin-invenio-tasks", daemon=True)
         self._poller.start()
