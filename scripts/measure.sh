@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Reproduce the README's "Measured" table: twin start-up, health and drill wall times,
+# five runs each (medians are what the README states). Run on an otherwise idle machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export TURATH_REPORTS_DIR="${TURATH_REPORTS_DIR:-/tmp/turath-measure-reports}"
+python3 - <<'PY'
+import statistics, subprocess, sys
+code = (
+    "import time; t=time.perf_counter(); from twin.core import Twin; from twin.account import AccountSpec; "
+    "tw=Twin(AccountSpec(region='eu-central-1')); tw.start(); "
+    "print(round(time.perf_counter()-t,3), round(tw.timings['start'],3)); tw.stop()"
+)
+runs = [tuple(map(float, subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                        check=True).stdout.split())) for _ in range(5)]
+print(f"twin ready incl. imports: median {statistics.median(r[0] for r in runs):.2f} s  {sorted(r[0] for r in runs)}")
+print(f"twin ready (Twin.start):  median {statistics.median(r[1] for r in runs):.2f} s  {sorted(r[1] for r in runs)}")
+for cmd in (["-m", "health"], ["-m", "health", "-n", "2"], ["-m", "drill"]):
+    import time
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "pytest", "-q", *cmd], capture_output=True, check=True)
+        times.append(round(time.perf_counter() - t, 2))
+    print(f"pytest {' '.join(cmd)}: median {statistics.median(times):.1f} s  {sorted(times)}")
+PY
