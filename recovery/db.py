@@ -23,11 +23,14 @@ PUBLISHED_LATEST = """
     JOIN rdm_versions_state v ON v.latest_id = r.id
     WHERE r.json IS NOT NULL AND r.deletion_status = 'P'
 """
+# Active users holding superuser-access through a role (plan 5.4: `invenio access allow
+# superuser-access role admin`), or the conventional `admin` role itself.
 ADMINS = """
-    SELECT u.email FROM accounts_user u
+    SELECT DISTINCT u.email FROM accounts_user u
     JOIN accounts_userrole ur ON ur.user_id = u.id
-    JOIN access_actionsroles a ON a.role_id = ur.role_id
-    WHERE a.action = 'superuser-access' AND NOT a.exclude AND u.active
+    JOIN accounts_role ro ON ro.id = ur.role_id
+    LEFT JOIN access_actionsroles a ON a.role_id = ro.id AND a.action = 'superuser-access' AND NOT a.exclude
+    WHERE u.active AND (a.id IS NOT NULL OR ro.name = 'admin')
     ORDER BY u.email
 """
 NEWEST_CHANGE = """

@@ -10,6 +10,7 @@ from typing import Any
 
 import psycopg
 
+from recovery.db import ADMINS, PUBLISHED_LATEST
 from recovery.errors import ConfigError
 from recovery.secrets import Secret
 
@@ -22,19 +23,9 @@ CHANGE_TABLES = (
     "communities_metadata",
 )
 
-LATEST_PUBLISHED_SQL = (
-    "SELECT count(*) FROM rdm_records_metadata r JOIN rdm_versions_state v ON v.latest_id = r.id "
-    "WHERE r.json IS NOT NULL AND r.deletion_status = 'P'"
-)
-
-ADMINS_SQL = """
-SELECT DISTINCT u.email FROM accounts_user u
-JOIN accounts_userrole ur ON ur.user_id = u.id
-JOIN accounts_role ro ON ro.id = ur.role_id
-LEFT JOIN access_actionsroles a ON a.role_id = ro.id AND a.action = 'superuser-access' AND NOT a.exclude
-WHERE u.active AND (a.id IS NOT NULL OR ro.name = 'admin')
-ORDER BY u.email
-"""
+# One definition of what an auditor counts, shared with the health checks.
+LATEST_PUBLISHED_SQL = PUBLISHED_LATEST
+ADMINS_SQL = ADMINS
 
 FILES_SQL = """
 SELECT r.recid, rf.key, ff.checksum, ff.size, ff.uri FROM rdm_records_metadata r
