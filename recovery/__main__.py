@@ -30,6 +30,16 @@ from recovery.secrets import redact
 from recovery.settings import load_settings
 
 
+def _out(text: str) -> None:
+    """The command's result (stdout): what a script or an operator reads."""
+    sys.stdout.write(text + "\n")
+
+
+def _err(text: str) -> None:
+    """Progress and errors (stderr), already redacted by the caller."""
+    sys.stderr.write(text + "\n")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m recovery", description="Turath recovery drill (plan section 4)")
     p.add_argument("--env-file", default=".env", help="dotenv file (default .env)")
@@ -93,25 +103,25 @@ def main(argv: list[str] | None = None) -> int:
         )
         ctx = steps.begin(settings, aws, options)
     except (ConfigError, LockHeld) as exc:
-        print(redact(str(exc)), file=sys.stderr)
+        _err(redact(str(exc)))
         return 2
     if options.plan:
-        print(f"drill {ctx.drill_id} would make these mutating AWS calls (nothing was changed):")
+        _out(f"drill {ctx.drill_id} would make these mutating AWS calls (nothing was changed):")
         for call in steps.plan(ctx):
-            print("  " + redact(call.line()))
+            _out("  " + redact(call.line()))
         return 0
     try:
-        result = steps.run_drill(ctx, progress=lambda line: print(line, file=sys.stderr))
+        result = steps.run_drill(ctx, progress=_err)
     except StepFailed as exc:
-        print(redact(str(exc)), file=sys.stderr)
+        _err(redact(str(exc)))
         if exc.diagnostics:
-            print(redact(json.dumps(exc.diagnostics, indent=2, default=str)), file=sys.stderr)
-        print(json.dumps(steps.summary(ctx), indent=2, default=str))
+            _err(redact(json.dumps(exc.diagnostics, indent=2, default=str)))
+        _out(json.dumps(steps.summary(ctx), indent=2, default=str))
         return 1
     except KeyboardInterrupt:
-        print(f"interrupted; drill {ctx.drill_id} torn down (ledger {ctx.ledger.path})", file=sys.stderr)
+        _err(f"interrupted; drill {ctx.drill_id} torn down (ledger {ctx.ledger.path})")
         return 130
-    print(redact(json.dumps(result, indent=2, default=str)))
+    _out(redact(json.dumps(result, indent=2, default=str)))
     return 1 if result["leftovers"] else 0
 
 
@@ -122,11 +132,11 @@ def _sweep(settings: Any, aws: Aws, args: argparse.Namespace) -> int:
     found = sweep(settings, aws, hours, apply=args.apply)
     verb = "removed" if args.apply else "would remove (dry run; --apply deletes)"
     for drill in found:
-        print(f"drill {drill.drill_id} (oldest {drill.as_dict()['oldest']}): {verb} {len(drill.resources)} resource(s)")
+        _out(f"drill {drill.drill_id} (oldest {drill.as_dict()['oldest']}): {verb} {len(drill.resources)} resource(s)")
         for f in drill.resources:
-            print(f"  {f.kind} {f.id}")
+            _out(f"  {f.kind} {f.id}")
     if not found:
-        print(f"no drill resources older than {hours} h")
+        _out(f"no drill resources older than {hours} h")
     return 0
 
 
