@@ -14,7 +14,6 @@ import secrets
 import string
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,7 +32,7 @@ from twin.invenio_cli import run_command, search_key
 from twin.invenio_db import SCHEMA_PATH, Dataset, file_content, generate, load
 from twin.postgres import PostgresServer
 from twin.rdsdata import RdsData
-from twin.search import SearchIndex
+from twin.search import IndexWorker, SearchIndex
 from twin.site import Sites
 
 log = logging.getLogger(__name__)
@@ -121,7 +120,9 @@ class Twin:
         self.agent: EcsAgent | None = None
         self.sites: Sites | None = None
         self.indices: dict[str, SearchIndex] = {}
-        self.worker: MultiIndexWorker | None = None
+        self.worker: IndexWorker | None = None
+        self._traffic_stop = threading.Event()
+        self._traffic: threading.Thread | None = None
         self._objects: list[tuple[str, bytes, datetime | None]] | None = None
         self._lock = threading.Lock()
 
@@ -207,7 +208,6 @@ class Twin:
             wait_settled(self.agent)
             self._index_production()
         self.mark_services_running()
-        self.seeded_at = datetime.now(UTC)
 
     def _refresh_info(self) -> None:
         """Addresses change with every seed (new endpoints, new load balancer): publish the new ones."""
@@ -232,10 +232,20 @@ class Twin:
         while index.pending():
             index.process_queue(batch=5000)
         if self.worker is None:
-            self.worker = MultiIndexWorker(self.indices, on_tick=self.user_traffic, tick_every=5.0)
+            self.worker = IndexWorker(self.indices)
             self.worker.start()
+            self._traffic = threading.Thread(target=self._traffic_loop, name="twin-users", daemon=True)
+            self._traffic.start()
+
+    def _traffic_loop(self, every: float = 5.0) -> None:
+        while not self._traffic_stop.wait(every):
+            try:
+                self.user_traffic()
+            except Exception:  # background traffic must never stop the twin
+                log.debug("user traffic failed", exc_info=True)
 
     def stop(self) -> None:
+        self._traffic_stop.set()
         if self.worker is not None:
             self.worker.stop()
         if self.sites is not None:
@@ -476,52 +486,9 @@ def _quiet_werkzeug() -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
-Factory = Callable[[AccountSpec], Twin]
-
-
 class _Http:
     """The minimal HTTP response botocore needs to raise a ClientError from a before-call hook."""
 
     def __init__(self, status_code: int) -> None:
         self.status_code = status_code
         self.headers: dict[str, str] = {}
-
-
-class MultiIndexWorker:
-    """The Celery worker stand-in: drains every index's queue in the background."""
-
-    def __init__(
-        self,
-        indices: dict[str, SearchIndex],
-        interval: float = 0.2,
-        on_tick: Callable[[], None] | None = None,
-        tick_every: float = 5.0,
-    ) -> None:
-        self.indices = indices
-        self.interval = interval
-        self.on_tick = on_tick
-        self.tick_every = tick_every
-        self._last_tick = time.monotonic()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="twin-celery", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            if self.on_tick is not None and time.monotonic() - self._last_tick >= self.tick_every:
-                self._last_tick = time.monotonic()
-                try:
-                    self.on_tick()
-                except Exception:  # background traffic must never kill the worker
-                    log.debug("background tick failed", exc_info=True)
-            for index in list(self.indices.values()):
-                try:
-                    index.process_queue()
-                except Exception:  # a DB mid-reset or gone: the next round retries
-                    log.debug("indexing failed", exc_info=True)

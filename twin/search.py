@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -236,10 +236,14 @@ class SearchIndex:
 
 
 class IndexWorker:
-    """Background stand-in of the Celery worker that drains the indexer queue."""
+    """Background stand-in of the Celery worker that drains the indexer queue.
 
-    def __init__(self, index: SearchIndex, interval: float = 0.2) -> None:
-        self.index = index
+    `index` is one index or a live mapping of them (the twin's indices appear as domains and
+    prefixes are first used); every queue is drained each round.
+    """
+
+    def __init__(self, index: SearchIndex | Mapping[str, SearchIndex], interval: float = 0.2) -> None:
+        self.indices = index if isinstance(index, Mapping) else {"": index}
         self.interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -259,8 +263,9 @@ class IndexWorker:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            try:
-                while self.index.process_queue() and not self._stop.is_set():
-                    pass
-            except Exception:  # keep the worker alive, as Celery does after a failed task
-                log.exception("index worker: processing the queue failed")
+            for index in list(self.indices.values()):
+                try:
+                    while index.process_queue() and not self._stop.is_set():
+                        pass
+                except Exception:  # keep the worker alive, as Celery does after a failed task
+                    log.exception("index worker: processing the queue failed")
