@@ -15,7 +15,6 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from recovery.errors import ConfigError
 from recovery.secrets import Secret
 
 PUBLISHED_LATEST = """
@@ -49,6 +48,14 @@ FILE_REFS = """
 """
 
 
+def split_host(host_port: str, default_port: int = 5432) -> tuple[str, int]:
+    """'address:port' -> (address, port); a bare address gets the PostgreSQL port."""
+    host, sep, port = host_port.rpartition(":")
+    if not sep or not port.isdigit():
+        return host_port, default_port
+    return host, int(port)
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """Where and as whom to connect. `host` is 'address' or 'address:port'."""
@@ -59,22 +66,16 @@ class Endpoint:
     dbname: str
 
     def conninfo(self, connect_timeout: int = 5) -> str:
-        address, _, port = self.host.rpartition(":") if self.host.count(":") == 1 else (self.host, "", "5432")
+        address, port = split_host(self.host)
         return make_conninfo(
             host=address,
-            port=port or "5432",
+            port=port,
             dbname=self.dbname,
             user=self.user,
             password=self.password.reveal(),
             connect_timeout=connect_timeout,
             application_name="turath-recovery",
         )
-
-
-def endpoint_from_settings(host: str, user: str, password: Secret, dbname: str) -> Endpoint:
-    if not host:
-        raise ConfigError("TURATH_DB_HOST", "not configured: the data checks need a route to the database")
-    return Endpoint(host, user, password, dbname)
 
 
 @contextmanager

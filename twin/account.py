@@ -7,7 +7,6 @@ which are set on moto's backend objects (in-process only; moto's state is ours t
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable
@@ -364,7 +363,3 @@ def tfstate_document(password: str, endpoint: str, lineage: str = "5d0c7e5e-7b8a
         ],
     }
     return json.dumps(state, indent=2).encode()
-
-
-def md5_hex(data: bytes) -> str:
-    return hashlib.md5(data, usedforsecurity=False).hexdigest()

@@ -78,7 +78,6 @@ class RdsData:
         self.db_name_in_instance = db_name_in_instance
         self.proxies: dict[str, DatabaseProxy] = {}
         self.schema_sql = ""
-        self.seed_template = ""
         self.lazy_snapshots = False
         self._timers: list[threading.Timer] = []
         self._lock = threading.RLock()
@@ -185,7 +184,7 @@ def active() -> RdsData | None:
     return _active
 
 
-def _restore_window(backend: Any, instance: Any) -> tuple[datetime, datetime]:
+def _restore_window(instance: Any) -> tuple[datetime, datetime]:
     latest = instance.latest_restorable_time
     if latest is None:
         raise RDSClientError(
@@ -237,7 +236,7 @@ def _install() -> None:
     ) -> Any:
         data = _active
         source = self.describe_db_instances(db_instance_identifier=source_db_identifier)[0]
-        earliest, latest = _restore_window(self, source)
+        earliest, latest = _restore_window(source)
         if overrides.get("use_latest_restorable_time"):
             when = latest
         elif overrides.get("restore_time"):
