@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 
-from recovery.db import ADMINS, PUBLISHED_LATEST
+from recovery.db import ADMINS, PUBLISHED_LATEST, Endpoint
 from recovery.errors import ConfigError
 from recovery.secrets import Secret
 
@@ -36,27 +36,11 @@ ORDER BY r.updated DESC, rf.key
 """
 
 
-def split_host(host_port: str, default_port: int = 5432) -> tuple[str, int]:
-    host, sep, port = host_port.rpartition(":")
-    if not sep or not port.isdigit():
-        return host_port, default_port
-    return host, int(port)
-
-
 def connect(host_port: str, dbname: str, user: str, password: Secret, timeout: int = 10) -> psycopg.Connection[Any]:
     """A connection to `host:port` (psycopg errors propagate; callers decide what they mean)."""
     if not host_port:
         raise ConfigError("TURATH_DB_HOST", "no database address to connect to")
-    host, port = split_host(host_port)
-    return psycopg.connect(
-        host=host,
-        port=port,
-        dbname=dbname,
-        user=user,
-        password=password.reveal(),
-        connect_timeout=timeout,
-        autocommit=True,
-    )
+    return psycopg.connect(Endpoint(host_port, user, password, dbname).conninfo(timeout), autocommit=True)
 
 
 def _aware(value: Any) -> datetime | None:
