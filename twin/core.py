@@ -267,6 +267,7 @@ class Twin:
 
         if self.sites is not None:
             self.sites.close_all()
+            self.sites.protect_new_load_balancers = False
         if self.agent is not None:
             self.agent.stop()
         if self.rds_data is not None:

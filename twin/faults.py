@@ -679,3 +679,23 @@ DRILL_FAULTS: tuple[Fault, ...] = (
 
 FAULTS = FAULTS + DATA_FAULTS + DRILL_FAULTS
 CATALOG.update({f.name: f for f in FAULTS})
+
+
+def _teardown_blocked(twin: Twin) -> None:
+    """New load balancers get deletion protection (an org rule): the drill's ALB outlives it."""
+    assert twin.sites is not None, "needs the twin's data plane"
+    twin.sites.protect_new_load_balancers = True
+
+
+FAULTS = (
+    *FAULTS,
+    Fault(
+        "teardown-blocked",
+        ("4",),
+        "an auto-remediation rule turns on deletion protection for new load balancers: teardown cannot "
+        "delete the drill's ALB",
+        _teardown_blocked,
+        drill=("drill_left_nothing_behind",),
+    ),
+)
+CATALOG.update({f.name: f for f in FAULTS})

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from moto.elbv2.exceptions import ELBClientError
 from moto.elbv2.models import ELBv2Backend
 
 from twin.search import SearchIndex
@@ -41,6 +42,9 @@ class Sites:
         self.s3 = s3
         self.write_log = write_log
         self.apps: dict[str, InvenioStandIn] = {}
+        # An organisation's auto-remediation rule (fault `teardown-blocked`): new load balancers
+        # get deletion protection, so whoever created one cannot delete it without turning it off.
+        self.protect_new_load_balancers = False
         self._lock = threading.Lock()
 
     def open(self, lb: Any) -> None:
@@ -127,9 +131,18 @@ def _install() -> None:
         lb = orig_create(self, *args, **kwargs)
         if _sites is not None:
             _sites.open(lb)
+            if _sites.protect_new_load_balancers:
+                lb.attrs["deletion_protection.enabled"] = "true"
         return lb
 
     def delete_load_balancer(self: Any, arn: str) -> None:
+        lb = self.load_balancers.get(arn)
+        if lb is not None and lb.attrs.get("deletion_protection.enabled") == "true":
+            # AWS refuses, and moto would not: the load balancer stays, and so does its bill.
+            raise ELBClientError(
+                "OperationNotPermitted",
+                f"Load balancer '{arn}' cannot be deleted because deletion protection is enabled",
+            )
         orig_delete(self, arn)
         if _sites is not None:
             _sites.close(arn)
