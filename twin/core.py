@@ -149,6 +149,8 @@ class Twin:
             self._activate_data_plane()
         self.timings["services"] = time.perf_counter() - t0
         self.seed()
+        if self.data:
+            self._start_background()
         self.apply_faults(self.faults)
         self._refresh_info()
         self.timings["start"] = time.perf_counter() - t0
@@ -228,14 +230,16 @@ class Twin:
         assert index is not None
         index.destroy()
         index.init()
-        run_command(["invenio", "rdm", "rebuild-all-indices"], {**env}, self.search_index, True)
+        run_command(["invenio", "rdm", "rebuild-all-indices"], env, self.search_index, True)
         while index.pending():
             index.process_queue(batch=5000)
-        if self.worker is None:
-            self.worker = IndexWorker(self.indices)
-            self.worker.start()
-            self._traffic = threading.Thread(target=self._traffic_loop, name="twin-users", daemon=True)
-            self._traffic.start()
+
+    def _start_background(self) -> None:
+        """The Celery worker that drains index queues, and users browsing the site."""
+        self.worker = IndexWorker(self.indices)
+        self.worker.start()
+        self._traffic = threading.Thread(target=self._traffic_loop, name="twin-users", daemon=True)
+        self._traffic.start()
 
     def _traffic_loop(self, every: float = 5.0) -> None:
         while not self._traffic_stop.wait(every):
