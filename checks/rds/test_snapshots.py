@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fixtures.reporting import attach_evidence
-
 from fixtures.meta import check
+from fixtures.reporting import attach_evidence
 from recovery.aws import rds as rds_api
 from recovery.settings import Settings
 from recovery.timeutil import as_utc, human_age, utcnow
