@@ -33,7 +33,12 @@ PLAN: tuple[Section, ...] = (
     Section("4.2", "Step 2: restore the database", "proven by the drill's restore phase (ERROR if it fails)"),
     Section("4.2.4", "Step 2.4: force a new deployment"),
     Section("4.3", "Step 3: connect file storage", "proven by the drill's storage phase (ERROR if it fails)"),
-    Section("4.4", "Step 4: rebuild the search index"),
+    Section(
+        "4.4",
+        "Step 4: rebuild the search index",
+        "proven by the drill's reindex phase, which waits until the index agrees with the restored DB (ERROR if it "
+        "fails), then by search_index_matches_database (§2.3) on the recovered copy",
+    ),
     Section("4.5", "Step 5: verify application integrity", "its parts are 5.1-5.4 below"),
     Section("5", "RPO and RTO objectives"),
     Section("5.1", "Basic connectivity"),

@@ -16,7 +16,7 @@ import pytest
 from fixtures.meta import REGISTRY, CheckMeta
 from tests.conftest import ROOT, SuiteRun, twin_env
 from twin.core import Twin
-from twin.faults import CATALOG, FAULTS
+from twin.faults import CATALOG, FAULTS, RECOVERED
 
 DOC = ROOT / "docs" / "fault-matrix.md"
 
@@ -65,6 +65,8 @@ def test_every_health_check_can_fail() -> None:
 
 def test_catalog_names_only_real_checks() -> None:
     known = set(all_checks())
+    per_environment = {cid for cid, meta in all_checks().items() if meta.per_environment}
+    assert set(RECOVERED) == per_environment, "twin.faults.RECOVERED must list the checks run on the recovered copy"
     for fault in FAULTS:
         assert set(fault.health) <= known, (fault.name, set(fault.health) - known)
         assert set(fault.drill) <= known, (fault.name, set(fault.drill) - known)
@@ -83,7 +85,10 @@ def render_matrix() -> str:
         "|---|---|---|---|---|",
     ]
     for f in FAULTS:
-        failing = ", ".join(f"`{c}` (§{checks[c].plan_section})" for c in (*f.health, *f.drill) if c in checks)
+        failing = ", ".join(
+            [f"`{c}` (§{checks[c].plan_section})" for c in f.health if c in checks]
+            + [f"`{c}{_on_recovered(checks[c])}` (§{checks[c].plan_section})" for c in f.drill if c in checks]
+        )
         sections = ", ".join(f"§{s}" for s in f.sections)
         lines.append(f"| `{f.name}` | {sections} | {f.summary} | {', '.join(f.modes)} | {failing} |")
     lines += ["", "## Checks and the faults that break them", "", "| check | plan | severity | broken by |"]
@@ -92,6 +97,11 @@ def render_matrix() -> str:
         by = ", ".join(f"`{f.name}`" for f in FAULTS if cid in (*f.health, *f.drill)) or "—"
         lines.append(f"| `{cid}` | §{meta.plan_section} | {meta.severity} | {by} |")
     return "\n".join(lines) + "\n"
+
+
+def _on_recovered(meta: CheckMeta) -> str:
+    """A per-environment check failing in a drill looks at the recovered copy, not production."""
+    return "[recovered]" if meta.per_environment else ""
 
 
 def test_fault_matrix_document_in_sync() -> None:

@@ -41,15 +41,29 @@ class Fault:
         return tuple(m for m, ids in (("health", self.health), ("drill", self.drill)) if ids)
 
 
-# Drill checks that judge the recovered environment (fixture `verified`): a step that breaks
-# before it is reached errors them all, the storage step also the download check.
+# The health suite's §5 checks run on the drill's recovered copy (plan §4 step 5) once the
+# reindex step has reached it.
+RECOVERED = (
+    "site_homepage_ok",
+    "site_api_records_total_positive",
+    "site_login_not_5xx",
+    "db_users_present",
+    "db_records_present",
+    "db_admin_user_present",
+    "search_index_matches_database",
+    "search_query_finds_known_record",
+    "site_record_file_downloads_with_checksum",
+    "logs_resolve_db_uri_succeeded",
+    "logs_no_password_failures",
+)
+# Drill checks that judge the recovered environment (fixture `verified`), and the recovered
+# copy's §5 checks: a step that breaks before it is reached errors them all, the storage step
+# also the download check.
 DRILL_VERIFIED = (
     "drill_rto_within_objective",
     "drill_rpo_within_objective",
     "drill_restored_db_has_users_and_records",
-    "drill_admin_user_present",
-    "drill_site_serves_records",
-    "drill_search_matches_database",
+    *RECOVERED,
 )
 DRILL_RESTORED = (*DRILL_VERIFIED, "drill_file_downloads_with_checksum")
 
@@ -530,7 +544,7 @@ DATA_FAULTS: tuple[Fault, ...] = (
         "no user holds superuser-access any more",
         _no_admin_user,
         health=("db_admin_user_present",),
-        drill=("drill_admin_user_present",),
+        drill=("db_admin_user_present",),
     ),
     Fault(
         "empty-database",
@@ -647,9 +661,13 @@ DRILL_FAULTS: tuple[Fault, ...] = (
         drill=(
             "drill_rpo_within_objective",
             "drill_restored_db_has_users_and_records",
-            "drill_admin_user_present",
-            "drill_site_serves_records",
             "drill_file_downloads_with_checksum",
+            "site_api_records_total_positive",
+            "db_users_present",
+            "db_records_present",
+            "db_admin_user_present",
+            "search_query_finds_known_record",
+            "site_record_file_downloads_with_checksum",
         ),
     ),
     Fault(

@@ -1,10 +1,13 @@
-"""Plan §5.2 database integrity and §5.4 user account recovery, counted over SQL."""
+"""Plan §5.2 database integrity and §5.4 user account recovery, counted over SQL.
+
+Production's database under `-m health`; the drill's restored one under `-m drill` (plan §4 step 5).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fixtures.meta import check
+from fixtures.meta import BOTH_MODES, check
 from recovery.db import Counts
 from recovery.settings import Settings
 
@@ -25,7 +28,7 @@ def _baseline_gap(name: str, value: int, baseline: dict[str, Any], tolerance: fl
     return None
 
 
-@check("5.2", severity="critical", remediation=RESTORE_NEWER)
+@check("5.2", severity="critical", remediation=RESTORE_NEWER, modes=BOTH_MODES)
 def test_db_users_present(db_counts: Counts, baseline: dict[str, Any], settings: Settings) -> None:
     """At least the minimum number of users, and not fewer than the recorded baseline."""
     assert db_counts.users >= settings.min_users, (
@@ -35,7 +38,7 @@ def test_db_users_present(db_counts: Counts, baseline: dict[str, Any], settings:
     assert gap is None, f"users lost: {gap}"
 
 
-@check("5.2", severity="critical", remediation=RESTORE_NEWER)
+@check("5.2", severity="critical", remediation=RESTORE_NEWER, modes=BOTH_MODES)
 def test_db_records_present(db_counts: Counts, baseline: dict[str, Any], settings: Settings) -> None:
     """At least the minimum number of published records, and not fewer than the recorded baseline."""
     assert db_counts.published_records >= settings.min_records, (
@@ -51,6 +54,7 @@ def test_db_records_present(db_counts: Counts, baseline: dict[str, Any], setting
     remediation="plan §5.4 option 1: sign up at {site_url}/signup/, then grant admin (run through the image's "
     "entrypoint, see §6.3): invenio roles create admin; invenio roles add <EMAIL> admin; "
     "invenio access allow superuser-access role admin",
+    modes=BOTH_MODES,
 )
 def test_db_admin_user_present(db_counts: Counts) -> None:
     """At least one active user holds superuser-access through a role."""

@@ -1,7 +1,9 @@
 """Plan §4 end to end: the recovered environment works, in time, with the data, and leaves nothing.
 
 Each check evaluates what the drill fixtures measured (fixtures/drill.py); a broken step makes
-them ERROR naming the step, a recovered environment that falls short makes them FAIL.
+them ERROR naming the step, a recovered environment that falls short makes them FAIL. The §5
+application and data checks (site, database, search, files, logs) are the health suite's own,
+run on the recovered copy: `checks/site`, `checks/data`, `checks/search` with `[recovered]`.
 """
 
 from __future__ import annotations
@@ -130,67 +132,6 @@ def gate_table(rows: list[dict[str, Any]]) -> str:
         for r in rows
     ]
     return "\n".join(lines)
-
-
-@check(
-    "5.4",
-    severity="medium",
-    modes=DRILL,
-    remediation="plan 5.4: sign up at <drill site>/signup/, then grant admin by SQL on the restored DB: "
-    "INSERT INTO accounts_userrole (user_id, role_id) SELECT u.id, r.id FROM accounts_user u, accounts_role r "
-    "WHERE u.email = '<EMAIL>' AND r.name = 'admin'",
-)
-def test_drill_admin_user_present(verified: dict[str, Any], drill: DrillContext) -> None:
-    """At least one active user of the restored DB holds the admin role or superuser access."""
-    site = (drill.state.get("environment") or {}).get("site_url", "")
-    instance = drill.names.db_instance
-    assert verified["admins"], (
-        f"User account recovery: the restored DB {instance} has no active admin ({verified['restored']['users']} "
-        "users, none active with the admin role or superuser-access): after a real recovery nobody could "
-        "administer the site. Root cause: the recovery point predates the admin account, or the admin role lost "
-        f"superuser-access. Fix (plan 5.4 option 1): sign up at {site}/signup/, then grant by SQL on {instance}: "
-        "INSERT INTO accounts_userrole (user_id, role_id) SELECT u.id, r.id FROM accounts_user u, accounts_role r "
-        "WHERE u.email = '<EMAIL>' AND r.name = 'admin'; on production run through the entrypoint: "
-        "invenio roles add <EMAIL> admin; invenio access allow superuser-access role admin"
-    )
-
-
-@check(
-    "5.1",
-    severity="critical",
-    modes=DRILL,
-    remediation="plan 6.4: aws logs tail /{drill_prefix}-drill-<id>/web-ui --since 10m "
-    "| grep -i 'password|fatal|error' (the drill's log group); "
-    "check RDS_DB_HOST/RDS_DB_PASSWORD of the drill task definitions",
-)
-def test_drill_site_serves_records(verified: dict[str, Any], drill: DrillContext) -> None:
-    """The drill site: homepage 200, /api/records total > 0, /login/ not 5xx."""
-    site = verified["site"]
-    url = (drill.state.get("environment") or {}).get("site_url", "")
-    problems = []
-    if site["home"] != 200:
-        problems.append(f"GET {url}/ -> {site['home']}")
-    if not site["records_total"]:
-        problems.append(f"GET {url}/api/records?size=1 total {site['records_total']}")
-    if not isinstance(site["login"], int) or site["login"] >= 500:
-        problems.append(f"GET {url}/login/ -> {site['login']} (plan 6.4: the app cannot reach its DB)")
-    assert not problems, "the recovered site does not work: " + "; ".join(problems)
-
-
-@check(
-    "4.4",
-    severity="high",
-    modes=DRILL,
-    remediation="rerun the rebuild through the entrypoint on the drill cluster: invenio index destroy --yes-i-know; "
-    "invenio index init; invenio rdm rebuild-all-indices (rdm-records rebuild-index misses users and communities)",
-)
-def test_drill_search_matches_database(verified: dict[str, Any]) -> None:
-    """After the rebuild, the search total equals the restored DB's latest published records."""
-    total, expected = verified["site"]["records_total"], verified["restored_latest_published"]
-    assert total == expected, (
-        f"/api/records total is {total}, the restored DB has {expected} latest published records: "
-        "the index does not reflect the restored data"
-    )
 
 
 @check(

@@ -1,10 +1,13 @@
-"""Plan §2.3 / §5.3: the search index agrees with the database and finds what it holds."""
+"""Plan §2.3 / §5.3: the search index agrees with the database and finds what it holds.
+
+Production under `-m health`; the drill's recovered copy after its reindex under `-m drill`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fixtures.meta import check
+from fixtures.meta import BOTH_MODES, check
 from recovery.db import PUBLISHED_LATEST, Endpoint, connect, record_titles, scalar
 from recovery.errors import WaitTimeout
 from recovery.site import Site, short
@@ -16,7 +19,7 @@ REBUILD = (
 )
 
 
-@check("2.3", severity="high", remediation=REBUILD)
+@check("2.3", severity="high", remediation=REBUILD, modes=BOTH_MODES)
 def test_search_index_matches_database(site: Site, db_endpoint: Endpoint) -> None:
     """Published records in the DB equal hits.total of the API (after the index queue settles)."""
     with connect(db_endpoint) as conn:
@@ -41,7 +44,7 @@ def test_search_index_matches_database(site: Site, db_endpoint: Endpoint) -> Non
         ) from None
 
 
-@check("5.3", severity="medium", remediation=REBUILD)
+@check("5.3", severity="medium", remediation=REBUILD, modes=BOTH_MODES)
 def test_search_query_finds_known_record(site: Site, db_endpoint: Endpoint) -> None:
     """A search for a word of a recent record's title returns that record."""
     with connect(db_endpoint) as conn:
@@ -63,6 +66,7 @@ def test_search_query_finds_known_record(site: Site, db_endpoint: Endpoint) -> N
     remediation="plan §4 step 3: the tasks' IAM role must read s3://{files_bucket} "
     "(aws iam get-role-policy; aws s3api get-bucket-policy --bucket {files_bucket}); a missing object can be "
     "restored from a previous version (aws s3api list-object-versions) or from s3://{backup_bucket}",
+    modes=BOTH_MODES,
 )
 def test_site_record_file_downloads_with_checksum(site: Site, db_endpoint: Endpoint) -> None:
     """A recent record lists its files and one downloads with the checksum the database stores."""

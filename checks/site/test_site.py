@@ -1,9 +1,11 @@
-"""Plan §5.1 basic connectivity, and the §6.4 picture (homepage 200, /login/ 502)."""
+"""Plan §5.1 basic connectivity, and the §6.4 picture (homepage 200, /login/ 502).
+
+Production under `-m health`; the drill's recovered site under `-m drill` (plan §4 step 5).
+"""
 
 from __future__ import annotations
 
-from fixtures.meta import check
-from recovery.settings import Settings
+from fixtures.meta import BOTH_MODES, check
 from recovery.site import Site, short
 
 DIAGNOSE = (
@@ -15,16 +17,17 @@ DIAGNOSE = (
 @check(
     "5.1",
     severity="critical",
-    remediation="aws ecs describe-services --cluster {ecs_cluster} --services web-ui; "
+    remediation="aws ecs describe-services --cluster {ecs_cluster} --services {web_services}; "
     "aws logs tail {log_group} --since 5m",
+    modes=BOTH_MODES,
 )
-def test_site_homepage_ok(site: Site, settings: Settings) -> None:
+def test_site_homepage_ok(site: Site) -> None:
     """The homepage answers 200."""
     ans = site.get("/")
     assert ans.status == 200, f"homepage: {short(ans)}"
 
 
-@check("5.1", severity="critical", remediation=DIAGNOSE)
+@check("5.1", severity="critical", remediation=DIAGNOSE, modes=BOTH_MODES)
 def test_site_api_records_total_positive(site: Site) -> None:
     """`/api/records?size=1` answers JSON with hits.total > 0 (the API reaches DB and index)."""
     ans, total = site.records_total()
@@ -35,7 +38,7 @@ def test_site_api_records_total_positive(site: Site) -> None:
     )
 
 
-@check("6.4", severity="critical", remediation=DIAGNOSE)
+@check("6.4", severity="critical", remediation=DIAGNOSE, modes=BOTH_MODES)
 def test_site_login_not_5xx(site: Site) -> None:
     """`/login/` answers without a server error (it reads the database)."""
     ans = site.get("/login/")

@@ -81,6 +81,12 @@ class DrillClock:
         current.finished_at = current.started_at + timedelta(seconds=elapsed)
         current.outcome = outcome
 
+    def finish_running(self, name: str, outcome: str) -> None:
+        """Finish phase `name` if it is still running (a phase that spans several checks)."""
+        for current in self.phases:
+            if current.name == name and current.finished_at is None:
+                self.finish(current, outcome)
+
     @property
     def started_at(self) -> datetime | None:
         return self.phases[0].started_at if self.phases else None

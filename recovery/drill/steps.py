@@ -22,14 +22,16 @@ from recovery.aws import ecs as ecs_api
 from recovery.aws import rds as rds_api
 from recovery.aws import s3 as s3_api
 from recovery.aws.session import Aws
+from recovery.db import Endpoint
 from recovery.drill import diagnosis, gate, lock, provision, site, sql
 from recovery.drill.clock import TEARDOWN, DrillClock
 from recovery.drill.context import DrillAws, DrillContext, DrillOptions, check_account, lock_name, make_guard
-from recovery.drill.ecsops import diagnose_service, rollout_progress, run_one_off, wait_waiter
+from recovery.drill.ecsops import diagnose_service, log_group_of, rollout_progress, run_one_off, wait_waiter
 from recovery.drill.guard import Guard
 from recovery.drill.ledger import Ledger, ledger_path
 from recovery.drill.naming import DrillNames, new_drill_id, validate_drill_id
 from recovery.drill.teardown import leftovers, teardown
+from recovery.environment import RECOVERED, Environment
 from recovery.errors import ConfigError, RecoveryError, StepFailed, WaitTimeout
 from recovery.secrets import Secret, redact
 from recovery.settings import Settings
@@ -363,6 +365,29 @@ def restored_db(ctx: DrillContext) -> psycopg.Connection[Any]:
     """A connection to the restored database (as the master user, with the verified password)."""
     s = ctx.settings
     return sql.connect(ctx.state["restored"]["sql_address"], s.db_name, s.db_user, _password(ctx))
+
+
+def recovered_environment(ctx: DrillContext) -> Environment:
+    """The drill's recovered copy, for the §5 checks (plan §4 step 5): its site, restored DB,
+    cluster and services; log groups as its web task definitions configure them (read-only)."""
+    s = ctx.settings
+    env = ctx.state["environment"]
+    services = {prod: str(svc["name"]) for prod, svc in env["services"].items()}
+    ecs = ctx.client("ecs")
+    groups: dict[str, str] = {}
+    for prod in s.web_services:
+        if prod in env["services"]:
+            td = ecs_api.describe_task_definition(ecs, env["services"][prod]["task_definition"])
+            groups[prod] = log_group_of(td, s.app_container) or ctx.names.log_group(prod)
+    return Environment(
+        kind=RECOVERED,
+        label=f"drill {ctx.drill_id}",
+        site_url=env["site_url"],
+        db=Endpoint(ctx.state["restored"]["sql_address"], s.db_user, _password(ctx), s.db_name),
+        cluster=env["cluster"],
+        services=services,
+        log_groups=groups,
+    )
 
 
 def roll_out(ctx: DrillContext, changes: dict[str, str], step: str) -> dict[str, str]:

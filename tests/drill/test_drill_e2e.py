@@ -18,6 +18,7 @@ from recovery.errors import StepFailed
 from tests.conftest import SuiteRun, twin_env
 from tests.drill.conftest import DrillEnv, has_data_plane
 from twin.core import Twin
+from twin.faults import RECOVERED
 
 pytestmark = pytest.mark.slow
 
@@ -116,3 +117,31 @@ def test_pytest_drill_files_the_drill_section(twin: Twin, run_suite: Callable[..
     assert run.returncode == 0, run.stdout[-3000:]
     assert set(outcomes.values()) == {"passed"}
     assert drill["rto_seconds"] <= drill["rto_objective_seconds"]
+    # Plan §4 step 5: the health suite's §5 checks ran on the recovered copy, not on production.
+    recovered = {c["id"]: c for c in run.results["checks"] if "environment" in c}
+    assert set(recovered) == set(RECOVERED)
+    for entry in recovered.values():
+        assert entry["environment"] == f"drill {drill['id']} ({drill['site_url']})", entry
+        assert twin.info.site_url not in entry["remediation"], entry
+    assert f"-drill-{drill['id']}-cluster" in recovered["site_homepage_ok"]["remediation"]
+    assert f"/invenio-drill-{drill['id']}/web-ui" in recovered["logs_resolve_db_uri_succeeded"]["remediation"]
+    assert "[recovered]" in (run.evidence_dir / "junit.xml").read_text()
+
+
+def test_recovered_checks_look_at_the_restored_copy(fresh_twin: Twin, run_suite: Callable[..., SuiteRun]) -> None:
+    """Production is healthy, the newest snapshot is empty: only the recovered copy's checks can see it."""
+    assert fresh_twin.info is not None
+    fresh_twin.apply_faults(("empty-snapshot",))
+    env = {**twin_env(fresh_twin), "TURATH_DRILL_POLL_SECONDS": "0.5"}
+    health = run_suite("-m", "health", env=env)
+    assert health.failing() == set(), health.stdout[-3000:]
+    run = run_suite("-m", "drill", "-p", "no:randomly", env=env, timeout=300)
+    failed = {c["id"]: c for c in run.results["checks"] if c["outcome"] == "failed" and "environment" in c}
+    assert {"db_users_present", "db_records_present", "db_admin_user_present"} <= set(failed), run.stdout[-3000:]
+    message = failed["db_users_present"]["message"]
+    assert message.startswith("§5.2 db_users_present: Empty database: 0 user(s)"), message
+    # The fix names the recovered copy (its site), not production's.
+    admin = failed["db_admin_user_present"]["message"]
+    assert f"sign up at {run.results['drill']['site_url']}/signup/" in admin, admin
+    assert fresh_twin.info.site_url not in admin, admin
+    assert run.results["drill"]["leftovers"] == []
