@@ -141,7 +141,7 @@ def test_recovered_checks_look_at_the_restored_copy(fresh_twin: Twin, run_suite:
     message = failed["db_users_present"]["message"]
     assert message.startswith("§5.2 db_users_present: Empty database: 0 user(s)"), message
     # The fix names the recovered copy (its site), not production's.
-    admin = failed["db_admin_user_present"]["message"]
+    admin = failed["db_admin_user_present"]["remediation"]
     assert f"sign up at {run.results['drill']['site_url']}/signup/" in admin, admin
     assert fresh_twin.info.site_url not in admin, admin
     assert run.results["drill"]["leftovers"] == []
