@@ -57,6 +57,34 @@ def test_fault_fails_exactly_its_checks(run_suite: Callable[..., SuiteRun], fres
             assert entry["remediation"], entry
 
 
+def _own_twin_env() -> dict[str, str]:
+    """No TURATH_/AWS_ variables: `--target twin` (the default) starts its own twin in the run."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("TURATH_", "AWS_", "PYTEST_"))}
+
+
+def _fault_args(names: tuple[str, ...]) -> list[str]:
+    return [arg for name in names for arg in ("--twin-fault", name)]
+
+
+def test_faults_combine_on_the_command_line(run_suite: Callable[..., SuiteRun]) -> None:
+    """`--twin-fault` is repeatable on the default twin; together the faults fail the union of their checks."""
+    names = ("retention-short", "s3-versioning-suspended", "stale-deployment", "index-stale")
+    run = run_suite("-m", "health", *_fault_args(names), env=_own_twin_env())
+    assert run.results["target"] == "twin"
+    expected = {check for name in names for check in CATALOG[name].health}
+    assert run.failing() == expected, run.stdout[-4000:]
+
+
+@pytest.mark.slow
+def test_faults_combine_in_a_drill(run_suite: Callable[..., SuiteRun]) -> None:
+    """The same on `pytest -m drill`: a restored copy without an admin, and a teardown that cannot finish."""
+    names = ("no-admin-user", "teardown-blocked")
+    run = run_suite("-m", "drill", *_fault_args(names), env=_own_twin_env(), timeout=300)
+    expected = {check for name in names for check in CATALOG[name].drill}
+    assert run.failing() == expected, run.stdout[-4000:]
+    assert run.results["drill"]["leftovers"], "the blocked teardown must show as a leftover"
+
+
 def test_every_health_check_can_fail() -> None:
     broken = {check for fault in FAULTS for check in fault.health}
     never = sorted(set(health_checks()) - broken)
