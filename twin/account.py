@@ -337,9 +337,11 @@ class AccountSeeder:
 
 
 def backdate_snapshot(snap: Any, at: datetime) -> None:
+    """The snapshot was taken at `at`: long finished, so available (not `creating` like a new one)."""
     stamp = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     snap.created = stamp
     snap.original_snapshot_create_time = stamp
+    snap.status = "available"
 
 
 def tfstate_document(password: str, endpoint: str, lineage: str = "5d0c7e5e-7b8a-4c0e-9b8e-1f3d1c2b7a10") -> bytes:

@@ -271,6 +271,8 @@ FAULTS: tuple[Fault, ...] = (
             "rds_backup_retention_at_least_7_days",
             "rds_pitr_lag_within_rpo",
             "rds_newest_automated_snapshot_recent",
+            # what remains is an older manual snapshot, which misses the uploads since (plan 2.1.1)
+            "rds_snapshot_checklist_passes",
         ),
     ),
     Fault(
@@ -299,7 +301,8 @@ FAULTS: tuple[Fault, ...] = (
         ("2.1",),
         "the last two nightly automated snapshots never ran",
         _snapshot_missed,
-        health=("rds_newest_automated_snapshot_recent",),
+        # the newest snapshot left is two days old: it misses the uploads since (plan 2.1.1)
+        health=("rds_newest_automated_snapshot_recent", "rds_snapshot_checklist_passes"),
     ),
     Fault(
         "snapshot-small",
@@ -675,6 +678,7 @@ DRILL_FAULTS: tuple[Fault, ...] = (
         ("2.1.1", "7"),
         "the newest (nightly) snapshot was taken 7 minutes after a 'Reset master credentials' event",
         _snapshot_during_migration,
+        health=("rds_snapshot_checklist_passes",),
         drill=("drill_recovery_point_is_newest_snapshot",),
     ),
     Fault(
@@ -682,6 +686,7 @@ DRILL_FAULTS: tuple[Fault, ...] = (
         ("2.1.1",),
         "files were uploaded after the newest snapshot and no snapshot was taken after them",
         _snapshot_stale,
+        health=("rds_snapshot_checklist_passes",),
         drill=("drill_recovery_point_is_newest_snapshot", *DRILL_RESTORED),
     ),
     Fault(

@@ -7,8 +7,10 @@ from typing import Any
 from fixtures.meta import check
 from fixtures.reporting import attach_evidence
 from recovery.aws import rds as rds_api
+from recovery.aws.session import Aws
+from recovery.drill import diagnosis, gate
 from recovery.settings import Settings
-from recovery.timeutil import as_utc, human_age, utcnow
+from recovery.timeutil import as_utc, human_age, iso, utcnow
 
 SIZE_NOTE = (
     "AllocatedStorage is the instance's provisioned size, not the data in the snapshot: an empty "
@@ -41,23 +43,47 @@ def test_rds_newest_automated_snapshot_recent(rds_snapshots: list[dict[str, Any]
     severity="high",
     remediation="aws rds describe-db-snapshots --db-instance-identifier {rds_instance} "
     "--query 'DBSnapshots[*].[DBSnapshotIdentifier,SnapshotCreateTime,AllocatedStorage,Status]' "
-    "--output table; then take a manual snapshot after the last upload: "
+    "--output table; aws rds describe-events --source-identifier {rds_instance} --source-type db-instance "
+    "--duration 1440; once uploads and migrations are over take a manual snapshot: "
     "aws rds create-db-snapshot --db-instance-identifier {rds_instance} "
     "--db-snapshot-identifier {rds_instance}-manual-$(date -u +%Y%m%d%H%M)",
 )
-def test_rds_snapshot_checklist_passes(request: Any, rds_snapshots: list[dict[str, Any]], settings: Settings) -> None:
-    """The newest snapshot passes the §2.1.1 checklist: available, at least the size threshold."""
+def test_rds_snapshot_checklist_passes(
+    request: Any, aws: Aws, rds_snapshots: list[dict[str, Any]], settings: Settings
+) -> None:
+    """The newest snapshot passes the §2.1.1 checklist: available, at least the size threshold, not taken
+    around a credential reset or migration (RDS events), not older than the last upload to the files bucket.
+
+    The same checklist the drill's snapshot gate applies before it restores: here it answers, after
+    every deployment, whether the newest backup is one a restore could use.
+    """
     now = utcnow()
-    table = [rds_api.snapshot_row(s, now) for s in rds_snapshots]
-    attach_evidence(request, "§2.1.1 snapshot checklist", {"snapshots": table, "note": SIZE_NOTE})
-    assert table, f"no snapshot of {settings.rds_instance} to verify"
-    newest = table[0]
-    problems = []
-    if newest["status"] != "available":
-        problems.append(f"status {newest['status']}")
-    if (newest["allocated_gib"] or 0) < settings.snapshot_min_gb:
-        problems.append(
-            f"size {newest['allocated_gib']} GiB < {settings.snapshot_min_gb} GB "
-            "(plan warning sign: likely empty or partial database)"
-        )
-    assert not problems, f"newest snapshot {newest['snapshot']} ({newest['created']}): " + "; ".join(problems)
+    upload = gate.upload_time(aws.client("s3"), settings.files_bucket, settings.last_upload_time)
+    rows, events = gate.checklist(
+        aws.client("rds"), settings.rds_instance, rds_snapshots, min_gb=settings.snapshot_min_gb, now=now, upload=upload
+    )
+    attach_evidence(
+        request,
+        "§2.1.1 snapshot checklist",
+        {
+            "snapshots": [r.as_dict() for r in rows],
+            "last_upload": iso(upload) if upload else None,
+            "risky_events": events,
+            "note": SIZE_NOTE,
+        },
+    )
+    assert rows, f"no snapshot of {settings.rds_instance} to verify"
+    newest = rows[0]
+    if newest.verdict == "pass":
+        return
+    sign = newest.signs[0] if newest.signs else "unavailable"
+    usable = next((r for r in rows if r.verdict == "pass"), None)
+    fallback = (
+        f"a restore now would have to use {usable.snapshot} ({iso(usable.created)}, {usable.age} old)"
+        if usable
+        else "no snapshot passes: a restore now needs point-in-time recovery (plan 2.1)"
+    )
+    raise AssertionError(
+        f"{diagnosis.SIGNS[sign]}: the newest snapshot {newest.snapshot} ({iso(newest.created)}) fails the "
+        f"checklist: {'; '.join(newest.reasons)}. Root cause: {diagnosis.CAUSES[sign]}; {fallback}"
+    )

@@ -114,6 +114,29 @@ def last_upload(s3: Any, bucket: str) -> datetime | None:
     return newest
 
 
+def upload_time(s3: Any, bucket: str, configured: str) -> datetime | None:
+    """The last data upload: TURATH_LAST_UPLOAD_TIME if set, else the newest object of the bucket."""
+    if not configured.strip():
+        return last_upload(s3, bucket)
+    try:
+        return as_utc(configured.strip())
+    except ValueError:
+        raise ConfigError("TURATH_LAST_UPLOAD_TIME", f"expected ISO-8601, got {configured!r}") from None
+
+
+def checklist(
+    rds: Any, instance_id: str, snapshots: list[dict[str, Any]], *, min_gb: int, now: datetime, upload: datetime | None
+) -> tuple[list[GateRow], list[dict[str, str]]]:
+    """The §2.1.1 checklist of every snapshot (newest first), and the risky RDS events it used.
+
+    Read-only (DescribeEvents); a ClientError reading the events propagates.
+    """
+    oldest = min((as_utc(s["SnapshotCreateTime"]) for s in snapshots), default=now)
+    start = max(oldest - EVENT_WINDOW, now - EVENT_HISTORY)
+    events = risky_events(rds, instance_id, start, now)
+    return [judge_snapshot(s, now, min_gb, upload, events) for s in snapshots], events
+
+
 def risky_events(rds: Any, instance_id: str, start: datetime, end: datetime) -> list[dict[str, str]]:
     """RDS events of the instance that signal a reset, modification or migration."""
     out: list[dict[str, str]] = []
@@ -194,28 +217,19 @@ def choose(
     if when is not None or use_latest:
         return _point_in_time(instance, now, when, use_latest)
     snapshots = rds_api.list_snapshots(rds, instance_id)
-    if last_upload_time.strip():
-        try:
-            upload: datetime | None = as_utc(last_upload_time.strip())
-        except ValueError:
-            raise ConfigError("TURATH_LAST_UPLOAD_TIME", f"expected ISO-8601, got {last_upload_time!r}") from None
-    else:
-        upload = last_upload(s3, files_bucket)
-    oldest = min((as_utc(s["SnapshotCreateTime"]) for s in snapshots), default=now)
-    start = max(oldest - EVENT_WINDOW, now - EVENT_HISTORY)
+    upload = upload_time(s3, files_bucket, last_upload_time)
     try:
-        events = risky_events(rds, instance_id, start, now)
+        rows, events = checklist(rds, instance_id, snapshots, min_gb=min_gb, now=now, upload=upload)
     except ClientError as exc:
         raise StepFailed(STEP, f"cannot read RDS events of {instance_id}: {exc}") from exc
-    rows = [judge_snapshot(s, now, min_gb, upload, events) for s in snapshots]
     decision = GateDecision(mode="snapshot", recovery_point=now, rows=rows, last_upload=upload, events=events)
     passing = next((r for r in rows if r.verdict == "pass"), None)
     if passing is None:
-        checklist = [r.as_dict() for r in rows]
+        table = [r.as_dict() for r in rows]
         raise StepFailed(
             STEP,
-            diagnosis.gate_refused(instance_id, files_bucket, checklist, upload).text(),
-            {"checklist": checklist, "table": table_text(rows), "events": events},
+            diagnosis.gate_refused(instance_id, files_bucket, table, upload).text(),
+            {"checklist": table, "table": table_text(rows), "events": events},
         )
     decision.snapshot_id = passing.snapshot
     decision.recovery_point = passing.created
