@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from fixtures.meta import check
 from fixtures.reporting import attach_evidence
 from recovery.aws import rds as rds_api
@@ -49,7 +51,7 @@ def test_rds_newest_automated_snapshot_recent(rds_snapshots: list[dict[str, Any]
     "--db-snapshot-identifier {rds_instance}-manual-$(date -u +%Y%m%d%H%M)",
 )
 def test_rds_snapshot_checklist_passes(
-    request: Any, aws: Aws, rds_snapshots: list[dict[str, Any]], settings: Settings
+    request: pytest.FixtureRequest, aws: Aws, rds_snapshots: list[dict[str, Any]], settings: Settings
 ) -> None:
     """The newest snapshot passes the §2.1.1 checklist: available, at least the size threshold, not taken
     around a credential reset or migration (RDS events), not older than the last upload to the files bucket.
@@ -58,7 +60,7 @@ def test_rds_snapshot_checklist_passes(
     every deployment, whether the newest backup is one a restore could use.
     """
     now = utcnow()
-    upload = gate.upload_time(aws.client("s3"), settings.files_bucket, settings.last_upload_time)
+    upload = gate.upload_time(lambda: request.getfixturevalue("files_bucket_objects"), settings.last_upload_time)
     rows, events = gate.checklist(
         aws.client("rds"), settings.rds_instance, rds_snapshots, min_gb=settings.snapshot_min_gb, now=now, upload=upload
     )

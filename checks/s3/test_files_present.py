@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from fixtures.meta import check
 from fixtures.reporting import attach_evidence
 from recovery.aws import s3 as s3_api
@@ -17,7 +19,9 @@ from recovery.settings import Settings
     "--bucket {files_bucket} --prefix <KEY>) or from the cold-storage copy: aws s3 sync s3://{backup_bucket} "
     "s3://{files_bucket} --exclude '*' --include <KEY>",
 )
-def test_files_referenced_objects_exist(request: object, aws: Aws, db_endpoint: Endpoint, settings: Settings) -> None:
+def test_files_referenced_objects_exist(
+    request: pytest.FixtureRequest, aws: Aws, db_endpoint: Endpoint, settings: Settings
+) -> None:
     """Listing the bucket once, every referenced object is there with the size the DB records."""
     with connect(db_endpoint) as conn:
         refs = file_refs(conn)
@@ -25,7 +29,8 @@ def test_files_referenced_objects_exist(request: object, aws: Aws, db_endpoint: 
     s3 = aws.client("s3")
     listed: dict[tuple[str, str], int] = {}
     for bucket in sorted({split_s3_uri(uri)[0] for uri, _, _ in refs}):
-        for obj in s3_api.iter_objects(s3, bucket):
+        objects = request.getfixturevalue("files_bucket_objects") if bucket == settings.files_bucket else None
+        for obj in objects if objects is not None else s3_api.iter_objects(s3, bucket):
             listed[(bucket, obj["Key"])] = int(obj["Size"])
     missing, wrong = [], []
     for uri, size, _ in refs:

@@ -13,6 +13,7 @@ of the drill is what proves content; the gate keeps the plan's threshold because
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -104,20 +105,15 @@ def parse_restore_time(raw: str) -> tuple[datetime | None, bool]:
         ) from None
 
 
-def last_upload(s3: Any, bucket: str) -> datetime | None:
-    """Newest LastModified in the files bucket (a listing; ~2.4 s per 10k objects)."""
-    newest: datetime | None = None
-    for obj in s3_api.iter_objects(s3, bucket):
-        at = as_utc(obj["LastModified"])
-        if newest is None or at > newest:
-            newest = at
-    return newest
+def last_upload(objects: Iterable[dict[str, Any]]) -> datetime | None:
+    """Newest LastModified among the files bucket's objects (a listing: ~2.4 s per 10k objects)."""
+    return max((as_utc(obj["LastModified"]) for obj in objects), default=None)
 
 
-def upload_time(s3: Any, bucket: str, configured: str) -> datetime | None:
-    """The last data upload: TURATH_LAST_UPLOAD_TIME if set, else the newest object of the bucket."""
+def upload_time(objects: Callable[[], Iterable[dict[str, Any]]], configured: str) -> datetime | None:
+    """The last data upload: TURATH_LAST_UPLOAD_TIME if set, else the newest object `objects()` lists."""
     if not configured.strip():
-        return last_upload(s3, bucket)
+        return last_upload(objects())
     try:
         return as_utc(configured.strip())
     except ValueError:
@@ -217,7 +213,7 @@ def choose(
     if when is not None or use_latest:
         return _point_in_time(instance, now, when, use_latest)
     snapshots = rds_api.list_snapshots(rds, instance_id)
-    upload = upload_time(s3, files_bucket, last_upload_time)
+    upload = upload_time(lambda: s3_api.iter_objects(s3, files_bucket), last_upload_time)
     try:
         rows, events = checklist(rds, instance_id, snapshots, min_gb=min_gb, now=now, upload=upload)
     except ClientError as exc:
