@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -59,22 +59,3 @@ def window_inside(window: str, allowed: tuple[int, int]) -> bool:
     if end < start:
         return False
     return lo <= start and end <= hi
-
-
-def snapshot_row(snap: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """One row of the plan's 2.1.1 checklist table: id, time, age, size, status, type."""
-    created = as_utc(snap["SnapshotCreateTime"])
-    return {
-        "snapshot": snap["DBSnapshotIdentifier"],
-        "type": snap.get("SnapshotType", ""),
-        "created": created.isoformat(timespec="seconds"),
-        "age_hours": round((now - created) / timedelta(hours=1), 1),
-        "allocated_gib": snap.get("AllocatedStorage"),
-        "status": snap.get("Status"),
-    }
-
-
-def describe_events(rds: Any, source_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """RDS events of a db-instance in [start, end] (credential resets, modifications, ...)."""
-    resp = rds.describe_events(SourceIdentifier=source_id, SourceType="db-instance", StartTime=start, EndTime=end)
-    return [e for e in resp.get("Events", []) if start <= as_utc(e["Date"]) <= end]
