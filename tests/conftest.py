@@ -66,10 +66,15 @@ def fresh_twin(twin: Twin) -> Twin:
     return twin
 
 
+def clean_env() -> dict[str, str]:
+    """Our environment without TURATH_/AWS_/PYTEST_ variables: a run on it starts its own twin."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("TURATH_", "AWS_", "PYTEST_"))}
+
+
 def twin_env(twin: Twin) -> dict[str, str]:
     """The environment `python -m twin` prints, on top of a clean copy of ours."""
     assert twin.info is not None
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TURATH_", "AWS_", "PYTEST_"))}
+    env = clean_env()
     env.update(line.split("=", 1) for line in twin.info.env_lines())
     return env
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from fixtures.meta import REGISTRY, CheckMeta
-from tests.conftest import ROOT, SuiteRun, twin_env
+from tests.conftest import ROOT, SuiteRun, clean_env, twin_env
 from twin.core import Twin
 from twin.faults import CATALOG, FAULTS, RECOVERED
 
@@ -57,11 +57,6 @@ def test_fault_fails_exactly_its_checks(run_suite: Callable[..., SuiteRun], fres
             assert entry["remediation"], entry
 
 
-def _own_twin_env() -> dict[str, str]:
-    """No TURATH_/AWS_ variables: `--target twin` (the default) starts its own twin in the run."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(("TURATH_", "AWS_", "PYTEST_"))}
-
-
 def _fault_args(names: tuple[str, ...]) -> list[str]:
     return [arg for name in names for arg in ("--twin-fault", name)]
 
@@ -69,7 +64,7 @@ def _fault_args(names: tuple[str, ...]) -> list[str]:
 def test_faults_combine_on_the_command_line(run_suite: Callable[..., SuiteRun]) -> None:
     """`--twin-fault` is repeatable on the default twin; together the faults fail the union of their checks."""
     names = ("retention-short", "s3-versioning-suspended", "stale-deployment", "index-stale")
-    run = run_suite("-m", "health", *_fault_args(names), env=_own_twin_env())
+    run = run_suite("-m", "health", *_fault_args(names), env=clean_env())
     assert run.results["target"] == "twin"
     expected = {check for name in names for check in CATALOG[name].health}
     assert run.failing() == expected, run.stdout[-4000:]
@@ -79,7 +74,7 @@ def test_faults_combine_on_the_command_line(run_suite: Callable[..., SuiteRun]) 
 def test_faults_combine_in_a_drill(run_suite: Callable[..., SuiteRun]) -> None:
     """The same on `pytest -m drill`: a restored copy without an admin, and a teardown that cannot finish."""
     names = ("no-admin-user", "teardown-blocked")
-    run = run_suite("-m", "drill", *_fault_args(names), env=_own_twin_env(), timeout=300)
+    run = run_suite("-m", "drill", *_fault_args(names), env=clean_env(), timeout=300)
     expected = {check for name in names for check in CATALOG[name].drill}
     assert run.failing() == expected, run.stdout[-4000:]
     assert run.results["drill"]["leftovers"], "the blocked teardown must show as a leftover"
@@ -92,8 +87,9 @@ def test_every_health_check_can_fail() -> None:
 
 
 def test_catalog_names_only_real_checks() -> None:
-    known = set(all_checks())
-    per_environment = {cid for cid, meta in all_checks().items() if meta.per_environment}
+    checks = all_checks()
+    known = set(checks)
+    per_environment = {cid for cid, meta in checks.items() if meta.per_environment}
     assert set(RECOVERED) == per_environment, "twin.faults.RECOVERED must list the checks run on the recovered copy"
     for fault in FAULTS:
         assert set(fault.health) <= known, (fault.name, set(fault.health) - known)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from recovery.drill import steps
 from recovery.drill.context import DrillOptions
-from tests.conftest import ROOT, twin_env
+from tests.conftest import ROOT, clean_env, twin_env
 from tests.drill.conftest import DrillEnv
 from twin.core import Twin
 
@@ -54,10 +53,6 @@ def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
         timeout=120,
         check=False,
     )
-
-
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("TURATH_", "AWS_"))}
 
 
 def test_cli_bad_config_is_one_line_and_exit_2() -> None:
