@@ -13,12 +13,6 @@ import requests
 from recovery.site import Site
 
 
-def status(url: str) -> int | str:
-    """HTTP status, or the connection error's class name when nothing answered."""
-    ans = Site(url, verify_tls=False).get("")
-    return ans.status or ans.body.split(":", 1)[0]
-
-
 def records_total(site: str) -> int | None:
     """`hits.total` of GET /api/records?size=1, as the health checks read it (recovery.site)."""
     return Site(site, verify_tls=False).records_total()[1]

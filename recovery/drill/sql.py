@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 
-from recovery.db import ADMINS, PUBLISHED_LATEST, Endpoint
+from recovery.db import PUBLISHED_LATEST, Endpoint
 from recovery.errors import ConfigError
 from recovery.secrets import Secret
 
@@ -25,7 +25,6 @@ CHANGE_TABLES = (
 
 # One definition of what an auditor counts, shared with the health checks.
 LATEST_PUBLISHED_SQL = PUBLISHED_LATEST
-ADMINS_SQL = ADMINS
 
 FILES_SQL = """
 SELECT r.recid, rf.key, ff.checksum, ff.size, ff.uri FROM rdm_records_metadata r
@@ -96,10 +95,6 @@ def counts(conn: psycopg.Connection[Any], as_of: datetime | None = None) -> dict
     users = conn.execute(user_sql, params).fetchone()
     records = conn.execute(record_sql, params).fetchone()
     return {"users": int(users[0]) if users else 0, "records": int(records[0]) if records else 0}
-
-
-def admin_emails(conn: psycopg.Connection[Any]) -> list[str]:
-    return [str(r[0]) for r in conn.execute(ADMINS_SQL).fetchall()]
 
 
 def sample_files(conn: psycopg.Connection[Any], limit: int = 3) -> list[dict[str, Any]]:
