@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import make_conninfo
 
+from recovery.errors import ConfigError
 from recovery.secrets import Secret
 
 PUBLISHED_LATEST = """
@@ -32,13 +33,20 @@ ADMINS = """
     WHERE u.active AND (a.id IS NOT NULL OR ro.name = 'admin')
     ORDER BY u.email
 """
-NEWEST_CHANGE = """
-    SELECT max(t) FROM (
-        SELECT max(updated) AS t FROM rdm_records_metadata
-        UNION ALL SELECT max(updated) FROM rdm_drafts_metadata
-        UNION ALL SELECT max(updated) FROM accounts_user
-        UNION ALL SELECT max(updated) FROM files_files
-    ) changes
+# Tables whose newest change marks "the data as of" (measured data loss, plan 5).
+CHANGE_TABLES = (
+    "rdm_records_metadata",
+    "rdm_drafts_metadata",
+    "accounts_user",
+    "files_files",
+    "communities_metadata",
+)
+FILES_SQL = """
+SELECT r.recid, rf.key, ff.checksum, ff.size, ff.uri FROM rdm_records_metadata r
+JOIN rdm_records_files rf ON rf.record_id = r.id
+JOIN files_files ff ON ff.id = rf.file_id
+WHERE r.json IS NOT NULL AND r.deletion_status = 'P'
+ORDER BY r.updated DESC, rf.key
 """
 FILE_REFS = """
     SELECT DISTINCT f.uri, f.size, f.checksum FROM files_files f
@@ -79,9 +87,11 @@ class Endpoint:
 
 
 @contextmanager
-def connect(ep: Endpoint) -> Iterator[psycopg.Connection[Any]]:
-    """A read-only session: the suite never writes to a database it verifies."""
-    with psycopg.connect(ep.conninfo(), autocommit=True) as conn:
+def connect(ep: Endpoint, timeout: int = 5) -> Iterator[psycopg.Connection[Any]]:
+    """A read-only session: the suite never writes to a database it verifies (psycopg errors propagate)."""
+    if not ep.host:
+        raise ConfigError("TURATH_DB_HOST", "no database address to connect to")
+    with psycopg.connect(ep.conninfo(timeout), autocommit=True) as conn:
         conn.execute("SET default_transaction_read_only = on")
         yield conn
 
@@ -112,13 +122,12 @@ class Counts:
 
 
 def counts(conn: psycopg.Connection[Any]) -> Counts:
-    newest = scalar(conn, NEWEST_CHANGE)
     return Counts(
         users=int(scalar(conn, "SELECT count(*) FROM accounts_user")),
         active_users=int(scalar(conn, "SELECT count(*) FROM accounts_user WHERE active")),
         published_records=int(scalar(conn, PUBLISHED_LATEST)),
         admins=tuple(r[0] for r in conn.execute(ADMINS).fetchall()),  # type: ignore[arg-type]
-        newest_change=newest.replace(tzinfo=UTC) if isinstance(newest, datetime) and not newest.tzinfo else newest,
+        newest_change=newest_change(conn),
     )
 
 
@@ -154,3 +163,74 @@ def authenticates(host: str, user: str, password: Secret, dbname: str) -> str | 
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         fatal = [line for line in lines if "FATAL" in line or "failed" in line]
         return (fatal or lines or [type(exc).__name__])[-1]
+
+
+def _aware(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return None
+
+
+def newest_change(conn: psycopg.Connection[Any], before: datetime | None = None) -> datetime | None:
+    """The newest `updated` (or `created`) over the change tables, optionally not after `before`."""
+    newest: datetime | None = None
+    for table in CHANGE_TABLES:
+        if before is None:
+            row = conn.execute(f"SELECT max(updated) FROM {table}").fetchone()
+        else:
+            naive = before.astimezone(UTC).replace(tzinfo=None)
+            row = conn.execute(f"SELECT max(updated) FROM {table} WHERE updated <= %s", (naive,)).fetchone()
+        value = _aware(row[0]) if row else None
+        if value is not None and (newest is None or value > newest):
+            newest = value
+    return newest
+
+
+def oldest_change(conn: psycopg.Connection[Any]) -> datetime | None:
+    """The oldest `created` over the change tables: where the data begins."""
+    oldest: datetime | None = None
+    for table in CHANGE_TABLES:
+        row = conn.execute(f"SELECT min(created) FROM {table}").fetchone()
+        value = _aware(row[0]) if row else None
+        if value is not None and (oldest is None or value < oldest):
+            oldest = value
+    return oldest
+
+
+def latest_published_count(conn: psycopg.Connection[Any]) -> int:
+    """What `/api/records` total must equal after a rebuild (latest published versions)."""
+    row = conn.execute(PUBLISHED_LATEST).fetchone()
+    return int(row[0]) if row else 0
+
+
+def counts_as_of(conn: psycopg.Connection[Any], as_of: datetime | None = None) -> dict[str, int]:
+    """Users and latest published records, optionally as they were at `as_of` (by creation time)."""
+    params: tuple[Any, ...] = ()
+    user_sql = "SELECT count(*) FROM accounts_user"
+    record_sql = PUBLISHED_LATEST
+    if as_of is not None:
+        naive = as_of.astimezone(UTC).replace(tzinfo=None)
+        user_sql += " WHERE created <= %s"
+        record_sql += " AND r.created <= %s"
+        params = (naive,)
+    users = conn.execute(user_sql, params).fetchone()
+    records = conn.execute(record_sql, params).fetchone()
+    return {"users": int(users[0]) if users else 0, "records": int(records[0]) if records else 0}
+
+
+def sample_files(conn: psycopg.Connection[Any], limit: int = 3) -> list[dict[str, Any]]:
+    """Up to `limit` files of published records: the newest, the oldest and one in between."""
+    rows = conn.execute(FILES_SQL).fetchall()
+    if not rows:
+        return []
+    picks = [rows[0], rows[-1], rows[len(rows) // 2]][:limit]
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for recid, key, checksum, size, uri in picks:
+        if (recid, key) in seen:
+            continue
+        seen.add((recid, key))
+        out.append({"recid": recid, "key": key, "checksum": checksum, "size": int(size), "uri": uri})
+    return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -71,3 +72,25 @@ def short(ans: Answer) -> str:
     """'GET <url> -> 502' plus the first words of the body."""
     body = " ".join(ans.body.split())[:120]
     return f"GET {ans.url} -> {ans.status or 'no answer'}" + (f" ({body})" if body else "")
+
+
+def download_record_file(site: str, recid: str, key: str) -> dict[str, Any]:
+    """List the record's files through the API, download `key` and hash it (plan 5.3), as the drill records it."""
+    client = Site(site, verify_tls=False)
+    base = f"/api/records/{quote(recid)}/files"
+    out: dict[str, Any] = {"recid": recid, "key": key, "url": f"{site}{base}/{quote(key)}/content"}
+    listing = client.get(base)
+    out["listing_status"] = listing.status or listing.body.split(":", 1)[0]
+    if listing.status == 200 and isinstance(listing.json, dict):
+        out["listed"] = key in [e.get("key") for e in listing.json.get("entries", [])]
+    try:
+        code, md5, size = client.download_md5(out["url"])
+    except requests.RequestException as exc:  # nothing answered
+        out["status"] = type(exc).__name__
+        return out
+    out["status"] = code
+    if code == 200:
+        out["md5"], out["bytes"] = f"md5:{md5}", size
+    else:
+        out["body"] = client.get(f"{base}/{quote(key)}/content").body[:300]
+    return out

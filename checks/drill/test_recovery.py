@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from fixtures.meta import check
-from recovery.drill import diagnosis
+from recovery import diagnosis
 from recovery.drill.context import DrillContext
 from recovery.settings import Settings
 

@@ -8,9 +8,9 @@ import pytest
 
 from fixtures.meta import check
 from fixtures.reporting import attach_evidence
+from recovery import diagnosis, gate
 from recovery.aws import rds as rds_api
 from recovery.aws.session import Aws
-from recovery.drill import diagnosis, gate
 from recovery.settings import Settings
 from recovery.timeutil import as_utc, human_age, iso, utcnow
 

@@ -5,13 +5,13 @@ Used by the pytest plugin `fixtures/drill.py` and by `python -m recovery drill|s
 
 from recovery.drill.clock import DrillClock, Phase
 from recovery.drill.context import DrillAws, DrillContext, DrillOptions, check_account
-from recovery.drill.gate import GateDecision, GateRow
 from recovery.drill.guard import Guard, UnsafeCall
 from recovery.drill.ledger import Entry, Ledger
 from recovery.drill.lock import LockHeld
 from recovery.drill.naming import DrillNames, new_drill_id
 from recovery.drill.steps import STEPS, PlannedCall, begin, finish, plan, run_drill, run_step, summary, verify
 from recovery.drill.sweep import sweep
+from recovery.gate import GateDecision, GateRow
 
 __all__ = [
     "STEPS",

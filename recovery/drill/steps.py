@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,12 +19,15 @@ from typing import Any
 
 import psycopg
 
+from recovery import db, gate
+from recovery import site as site_api
 from recovery.aws import ecs as ecs_api
 from recovery.aws import rds as rds_api
 from recovery.aws import s3 as s3_api
 from recovery.aws.session import Aws
 from recovery.db import Endpoint
-from recovery.drill import diagnosis, gate, lock, provision, site, sql
+from recovery.diagnosis import rollout_failed
+from recovery.drill import diagnosis, lock, provision
 from recovery.drill.clock import TEARDOWN, DrillClock
 from recovery.drill.context import DrillAws, DrillContext, DrillOptions, check_account, lock_name, make_guard
 from recovery.drill.ecsops import diagnose_service, log_group_of, rollout_progress, run_one_off, wait_waiter
@@ -297,7 +301,7 @@ def verify_login(ctx: DrillContext, address: str, password: Secret, step: str) -
 
     def login() -> bool:
         try:
-            with sql.connect(address, ctx.settings.db_name, ctx.settings.db_user, password) as conn:
+            with db.connect(Endpoint(address, ctx.settings.db_user, password, ctx.settings.db_name), 10) as conn:
                 conn.execute("SELECT 1")
             return True
         except psycopg.OperationalError as exc:
@@ -361,10 +365,10 @@ def _password(ctx: DrillContext) -> Secret:
     return ctx.secrets.get("db_password") or production_password(ctx)
 
 
-def restored_db(ctx: DrillContext) -> psycopg.Connection[Any]:
-    """A connection to the restored database (as the master user, with the verified password)."""
+def restored_db(ctx: DrillContext) -> AbstractContextManager[psycopg.Connection[Any]]:
+    """A read-only session on the restored database (as the master user, with the verified password)."""
     s = ctx.settings
-    return sql.connect(ctx.state["restored"]["sql_address"], s.db_name, s.db_user, _password(ctx))
+    return db.connect(Endpoint(ctx.state["restored"]["sql_address"], s.db_user, _password(ctx), s.db_name), 10)
 
 
 def recovered_environment(ctx: DrillContext) -> Environment:
@@ -429,9 +433,7 @@ def wait_rollout(ctx: DrillContext, expected: dict[str, str], step: str) -> None
         ok, failed, lines = rollout_progress(ecs, cluster, expected)
         last[:] = lines
         if failed:
-            raise StepFailed(
-                step, diagnosis.rollout_failed(ctx.settings, failed, lines, stuck=False).text(), evidence(failed)
-            )
+            raise StepFailed(step, rollout_failed(ctx.settings, failed, lines, stuck=False).text(), evidence(failed))
         return ok
 
     try:
@@ -444,7 +446,7 @@ def wait_rollout(ctx: DrillContext, expected: dict[str, str], step: str) -> None
     except WaitTimeout:
         raise StepFailed(
             step,
-            diagnosis.rollout_failed(ctx.settings, list(expected), last, stuck=True).text(),
+            rollout_failed(ctx.settings, list(expected), last, stuck=True).text(),
             evidence(list(expected)),
         ) from None
 
@@ -490,7 +492,7 @@ def step_storage(ctx: DrillContext) -> None:
         bucket = clone_bucket(ctx)
         roll_out(ctx, {"S3_BUCKET_NAME": bucket}, STORAGE)
     with restored_db(ctx) as conn:
-        samples = sql.sample_files(conn)
+        samples = db.sample_files(conn)
     if not samples:
         # An empty restore (plan 6.2) has no file to read: storage is unproven, not broken; the
         # download check says so and the data checks say why.
@@ -498,7 +500,7 @@ def step_storage(ctx: DrillContext) -> None:
         return
     results = []
     for sample in samples:
-        got = site.download_md5(env["site_url"], sample["recid"], sample["key"])
+        got = site_api.download_record_file(env["site_url"], sample["recid"], sample["key"])
         got.update(expected=sample["checksum"], size=sample["size"], uri=sample["uri"])
         got["ok"] = got.get("status") == 200 and got.get("md5") == sample["checksum"]
         results.append(got)
@@ -569,11 +571,11 @@ def step_reindex(ctx: DrillContext) -> None:
         ctx.state["reindex"] = {"tasks": tasks}
         ctx.save()
     with restored_db(ctx) as conn:
-        expected = sql.latest_published_count(conn)
+        expected = db.latest_published_count(conn)
     seen: list[int | None] = [None]
 
     def caught_up() -> bool:
-        seen[0] = site.records_total(env["site_url"])
+        seen[0] = site_api.Site(env["site_url"], verify_tls=False).records_total()[1]
         return seen[0] == expected
 
     try:
@@ -606,17 +608,17 @@ def verify(ctx: DrillContext) -> dict[str, Any]:
     recovery_point = as_utc(ctx.state["recovery"]["recovery_point"])
     out: dict[str, Any] = {}
     with restored_db(ctx) as conn:
-        out["restored"] = sql.counts(conn)
-        restored_newest = sql.newest_change(conn)
+        out["restored"] = db.counts_as_of(conn)
+        restored_newest = db.newest_change(conn)
     out["restored_newest_change"] = iso(restored_newest) if restored_newest else None
     production_newest = None
     production_oldest = None
     if s.db_host:
         try:
-            with sql.connect(s.db_host, s.db_name, s.db_user, s.db_password) as conn:
-                out["production_as_of_recovery_point"] = sql.counts(conn, as_of=recovery_point)
-                production_newest = sql.newest_change(conn, before=started)
-                production_oldest = sql.oldest_change(conn)
+            with db.connect(Endpoint(s.db_host, s.db_user, s.db_password, s.db_name), 10) as conn:
+                out["production_as_of_recovery_point"] = db.counts_as_of(conn, as_of=recovery_point)
+                production_newest = db.newest_change(conn, before=started)
+                production_oldest = db.oldest_change(conn)
             out["data_loss_basis"] = "production newest change before the drill started - restored newest change"
         except psycopg.Error as exc:
             out["production_error"] = redact(str(exc))

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from recovery.drill import gate
+from recovery import gate
 from recovery.errors import ConfigError, StepFailed
 from tests.drill.conftest import DrillEnv
 from twin.core import Twin

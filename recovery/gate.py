@@ -20,9 +20,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from recovery import diagnosis
 from recovery.aws import rds as rds_api
 from recovery.aws import s3 as s3_api
-from recovery.drill import diagnosis
 from recovery.errors import ConfigError, StepFailed
 from recovery.timeutil import as_utc, human_age, iso
 
