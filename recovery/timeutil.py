@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from recovery.errors import WaitTimeout
+from recovery.progress import WAITING, Event, emit
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,21 +51,30 @@ def wait_until(
     interval: float,
     what: str,
     stop: threading.Event | None = None,
+    status: Callable[[], str] | None = None,
+    report_every: float = 10.0,
 ) -> T:
-    """Poll `predicate` until it returns a truthy value; log progress; WaitTimeout after `timeout`."""
+    """Poll `predicate` until it returns a truthy value; WaitTimeout after `timeout`.
+
+    Every `report_every` seconds a progress event says what is waited for and, from `status`,
+    where it stands (recovery.progress), so a 40-minute restore is never silent.
+    """
     deadline = time.monotonic() + timeout
     started = time.monotonic()
+    next_report = started + report_every
     pause = stop or threading.Event()
     attempt = 0
     while True:
         attempt += 1
         result = predicate()
+        now = time.monotonic()
         if result:
-            log.info("%s: reached after %.1fs", what, time.monotonic() - started)
+            log.info("%s: reached after %.1fs", what, now - started)
             return result
-        if time.monotonic() >= deadline:
+        if now >= deadline:
             raise WaitTimeout(f"{what}: not reached within {timeout:.0f}s ({attempt} checks)")
-        if attempt % 10 == 0:
-            log.info("%s: still waiting (%.0fs)", what, time.monotonic() - started)
+        if now >= next_report:
+            next_report = now + report_every
+            emit(Event(WAITING, what, now - started, status() if status else "", timeout))
         if pause.wait(interval):
             raise WaitTimeout(f"{what}: interrupted")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from recovery.progress import PHASE_END, PHASE_START, Event, emit
 from recovery.timeutil import as_utc, iso, utcnow
 
 TEARDOWN = "teardown"
@@ -73,6 +74,7 @@ class DrillClock:
         current = Phase(name, self.now())
         self.phases.append(current)
         self._mono[name] = time.monotonic()
+        emit(Event(PHASE_START, name))
         return current
 
     def finish(self, current: Phase, outcome: str) -> None:
@@ -80,6 +82,7 @@ class DrillClock:
         elapsed = time.monotonic() - self._mono.get(current.name, time.monotonic())
         current.finished_at = current.started_at + timedelta(seconds=elapsed)
         current.outcome = outcome
+        emit(Event(PHASE_END, current.name, elapsed, outcome))
 
     def finish_running(self, name: str, outcome: str) -> None:
         """Finish phase `name` if it is still running (a phase that spans several checks)."""
