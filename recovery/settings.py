@@ -107,7 +107,15 @@ _SPEC: tuple[tuple[str, str, str, str], ...] = (
     ("drill_site_url", "TURATH_DRILL_SITE_URL", "", "the drill's site; empty = its load balancer"),
     ("drill_poll_seconds", "TURATH_DRILL_POLL_SECONDS", "15", "longest wait between drill status polls"),
     ("drill_allowed_accounts", "TURATH_DRILL_ALLOWED_ACCOUNTS", "", "account ids a --target aws drill may use"),
-    ("drill_sweep_hours", "TURATH_DRILL_SWEEP_HOURS", "6", "sweep removes drill resources older than this"),
+    ("drill_sweep_hours", "TURATH_DRILL_SWEEP_HOURS", "6", "sweep without --drill-id leaves drills younger than this"),
+    (
+        "drill_lock_stale_seconds",
+        "TURATH_DRILL_LOCK_STALE_SECONDS",
+        "600",
+        "a drill lock without a heartbeat this long is stale (its drill is dead)",
+    ),
+    ("drill_heartbeat_seconds", "TURATH_DRILL_HEARTBEAT_SECONDS", "30", "how often a running drill renews its lock"),
+    ("search_url", "TURATH_SEARCH_URL", "", "OpenSearch data-plane URL (in-VPC); empty = the domain's endpoint"),
 )
 
 SPEC: tuple[Setting, ...] = tuple(Setting(n, e, d, h) for n, e, d, h in _SPEC)
@@ -192,6 +200,9 @@ class Settings:
     drill_poll_seconds: float = 15.0
     drill_allowed_accounts: tuple[str, ...] = ()
     drill_sweep_hours: float = 6.0
+    drill_lock_stale_seconds: float = 600.0
+    drill_heartbeat_seconds: float = 30.0
+    search_url: str = ""
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -342,5 +353,8 @@ def _validate(raw: dict[str, str], sources: dict[str, str]) -> Settings:
         drill_poll_seconds=_float("drill_poll_seconds", raw["drill_poll_seconds"]),
         drill_allowed_accounts=tuple(a.strip() for a in raw["drill_allowed_accounts"].split(",") if a.strip()),
         drill_sweep_hours=_float("drill_sweep_hours", raw["drill_sweep_hours"]),
+        drill_lock_stale_seconds=_float("drill_lock_stale_seconds", raw["drill_lock_stale_seconds"]),
+        drill_heartbeat_seconds=_float("drill_heartbeat_seconds", raw["drill_heartbeat_seconds"]),
+        search_url=raw["search_url"].strip().rstrip("/"),
         sources=sources,
     )

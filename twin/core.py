@@ -33,6 +33,7 @@ from twin.invenio_db import SCHEMA_PATH, Dataset, file_content, generate, load
 from twin.postgres import PostgresServer
 from twin.rdsdata import RdsData
 from twin.search import IndexWorker, SearchIndex
+from twin.searchapi import SearchApi
 from twin.site import Sites
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class TwinInfo:
     db_host: str = ""
     db_password: str = field(default="", repr=False)
     baseline_file: str = ""
+    search_url: str = ""
 
     def env_lines(self) -> list[str]:
         lines = [
@@ -89,6 +91,8 @@ class TwinInfo:
             lines.append(f"TURATH_DB_PASSWORD={self.db_password}")
         if self.baseline_file:
             lines.append(f"TURATH_BASELINE_FILE={self.baseline_file}")
+        if self.search_url:
+            lines.append(f"TURATH_SEARCH_URL={self.search_url}")
         # A drill against this endpoint is allowed: it is the twin's account, not production.
         lines.append(f"TURATH_DRILL_ALLOWED_ACCOUNTS={self.account_id}")
         return lines
@@ -121,6 +125,7 @@ class Twin:
         self.sites: Sites | None = None
         self.indices: dict[str, SearchIndex] = {}
         self.worker: IndexWorker | None = None
+        self.search_api: SearchApi | None = None
         self._traffic_stop = threading.Event()
         self._traffic: threading.Thread | None = None
         self._objects: list[tuple[str, bytes, datetime | None]] | None = None
@@ -221,6 +226,7 @@ class Twin:
                 db_host=f"{inst.address}:{inst.port}",
                 db_password=self.password,
                 baseline_file=self.write_baseline(),
+                search_url=self.search_api.url if self.search_api is not None else "",
             )
 
     def _index_production(self) -> None:
@@ -238,6 +244,8 @@ class Twin:
         """The Celery worker that drains index queues, and users browsing the site."""
         self.worker = IndexWorker(self.indices)
         self.worker.start()
+        self.search_api = SearchApi(lambda: list(self.indices.values()))
+        self.search_api.start()
         self._traffic = threading.Thread(target=self._traffic_loop, name="twin-users", daemon=True)
         self._traffic.start()
 
@@ -250,6 +258,8 @@ class Twin:
 
     def stop(self) -> None:
         self._traffic_stop.set()
+        if self.search_api is not None:
+            self.search_api.stop()
         if self.worker is not None:
             self.worker.stop()
         if self.sites is not None:

@@ -115,6 +115,11 @@ class SearchIndex:
             self._indices = {}
             return gone
 
+    def drop(self, kind: str) -> None:
+        """Delete one index (`DELETE /<prefix><index>`); queued ids of it stay queued, as in a broker."""
+        with self._lock:
+            self._indices.pop(kind, None)
+
     # ---- indexing (indexer queue + Celery) --------------------------------------------------
     def queue(self, kind: str, ids: Iterable[str], dsn: str) -> int:
         """Queue ids of `kind` to be (re)indexed from the database at `dsn`; returns how many."""

@@ -111,13 +111,15 @@ class Ledger:
         return [e for e in self.entries if e.status not in DONE]
 
     # ---- teardown ---------------------------------------------------------------------------
-    def teardown(self, delete: Callable[[Entry], str]) -> list[Entry]:
-        """Delete in reverse order of recording; `delete` returns DELETED or GONE, or raises.
+    def teardown(self, delete: Callable[[Entry], str], order: Callable[[str], int]) -> list[Entry]:
+        """Delete by `order` of kind (dependencies), newest first within a kind; `delete` returns
+        DELETED or GONE, or raises.
 
         A failed deletion is recorded and teardown carries on with the rest (a later run or the
         sweep retries it); the list of entries still open is returned.
         """
-        for entry in reversed(self.entries):
+        ranked = sorted(enumerate(self.entries), key=lambda pair: (order(pair[1].kind), -pair[0]))
+        for _, entry in ranked:
             if entry.status in DONE:
                 continue
             try:

@@ -1,4 +1,4 @@
-"""Step 1 (plan 4 step 1): a parallel environment for the drill, by one of two provisioners.
+"""Step provision (plan 4 step 1): a parallel environment for the drill, by one of two provisioners.
 
 `ecs-clone` (default, API only): a drill cluster; per production service a task-definition
 family cloned from the revision it runs; an application load balancer with `/api/*` -> web-api
@@ -29,14 +29,15 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from recovery.aws import ecs as ecs_api
-from recovery.drill.context import DrillContext
+from recovery.drill.context import DrillContext, PlannedCall
 from recovery.drill.naming import DrillNames
+from recovery.drill.state import DrillEnvironment, DrillService
 from recovery.errors import StepFailed
 from recovery.secrets import redact
 
 log = logging.getLogger(__name__)
 
-STEP = "provision"
+NAME = STEP = "provision"
 _TD_KEYS = (
     "taskRoleArn",
     "executionRoleArn",
@@ -200,19 +201,14 @@ def _container_port(svc: dict[str, Any], td: dict[str, Any], container: str) -> 
     return 80
 
 
-def provision_ecs_clone(ctx: DrillContext) -> dict[str, Any]:
+def provision_ecs_clone(ctx: DrillContext) -> DrillEnvironment:
     s, names = ctx.settings, ctx.names
     ecs, elb, logs = ctx.client("ecs"), ctx.client("elbv2"), ctx.client("logs")
     prod = ecs_api.describe_services(ecs, s.ecs_cluster, s.ecs_services)
     prod_tds = {name: ecs_api.describe_task_definition(ecs, running_task_definition(svc)) for name, svc in prod.items()}
     net = _network(ctx, prod)
-    env: dict[str, Any] = {
-        "provisioner": "ecs-clone",
-        "cluster": names.cluster,
-        "services": {},
-        "network": net["awsvpc"],
-    }
-    ctx.state["environment"] = env
+    env = DrillEnvironment(provisioner="ecs-clone", cluster=names.cluster, network=net["awsvpc"])
+    ctx.state.environment = env
 
     entry = ctx.record("ecs-cluster", names.cluster, STEP)
     ecs.create_cluster(clusterName=names.cluster, tags=names.ecs_tags())
@@ -244,7 +240,7 @@ def provision_ecs_clone(ctx: DrillContext) -> dict[str, Any]:
         )["LoadBalancers"][0]
         ctx.ledger.created(entry, arn=lb["LoadBalancerArn"])
         site_url = f"http://{lb['DNSName']}"
-        env["load_balancer"] = {"arn": lb["LoadBalancerArn"], "dns": lb["DNSName"]}
+        env.load_balancer = {"arn": lb["LoadBalancerArn"], "dns": lb["DNSName"]}
         for service in web:
             role = _role(service)
             if role in target_groups:
@@ -273,7 +269,9 @@ def provision_ecs_clone(ctx: DrillContext) -> dict[str, Any]:
             DefaultActions=[{"Type": "forward", "TargetGroupArn": default_tg}],
             Tags=names.tag_list(),
         )["Listeners"][0]
-        ctx.ledger.created(ctx.record("elbv2-listener", listener["ListenerArn"], STEP))
+        ctx.ledger.created(
+            ctx.record("elbv2-listener", listener["ListenerArn"], STEP, load_balancer=names.load_balancer)
+        )
         if "api" in target_groups and "ui" in target_groups:
             elb.create_rule(
                 ListenerArn=listener["ListenerArn"],
@@ -282,7 +280,7 @@ def provision_ecs_clone(ctx: DrillContext) -> dict[str, Any]:
                 Actions=[{"Type": "forward", "TargetGroupArn": target_groups["api"]}],
                 Tags=names.tag_list(),
             )
-    env["site_url"] = ctx.options.drill_site_url or site_url
+    env.site_url = ctx.options.drill_site_url or site_url
     ctx.save()
 
     for service in s.ecs_services:
@@ -290,7 +288,7 @@ def provision_ecs_clone(ctx: DrillContext) -> dict[str, Any]:
             prod_tds[service],
             names.family(service),
             s.app_container,
-            isolation_env(names, env["site_url"]),
+            isolation_env(names, env.site_url),
             names.log_group(service),
         )
         arn = register(ctx, spec, STEP)
@@ -321,13 +319,13 @@ def provision_ecs_clone(ctx: DrillContext) -> dict[str, Any]:
         entry = ctx.record("ecs-service", names.service(service), STEP, cluster=names.cluster)
         ecs.create_service(**params)
         ctx.ledger.created(entry)
-        env["services"][service] = {
-            "name": names.service(service),
-            "task_definition": arn,
-            "target_group": tg_arn,
-            "source": prod_tds[service]["taskDefinitionArn"],  # production's revision it clones (diagnosis)
-        }
-        env["launch"] = _launch(prod[service])
+        env.services[service] = DrillService(
+            name=names.service(service),
+            task_definition=arn,
+            target_group=tg_arn,
+            source=prod_tds[service]["taskDefinitionArn"],  # production's revision it clones (diagnosis)
+        )
+        env.launch = _launch(prod[service])
         ctx.save()
     return env
 
@@ -383,34 +381,51 @@ class Terraform:
         return "deleted"
 
 
-def provision_terraform(ctx: DrillContext) -> dict[str, Any]:
+def provision_terraform(ctx: DrillContext) -> DrillEnvironment:
     tf = Terraform(ctx.options.terraform_dir, ctx.names, ctx.settings.region)
     entry = ctx.record("terraform-workspace", ctx.names.terraform_workspace, STEP, directory=ctx.options.terraform_dir)
     outputs = tf.apply()
     ctx.ledger.created(entry)
     missing = [k for k in ("cluster", "services", "site_url") if not outputs.get(k)]
-    env: dict[str, Any] = {"provisioner": "terraform", "outputs": outputs}
-    ctx.state["environment"] = env
+    env = DrillEnvironment(provisioner="terraform", outputs=outputs)
+    ctx.state.environment = env
     if missing:
         raise StepFailed(STEP, f"terraform outputs lack {', '.join(missing)}", {"outputs": sorted(outputs)})
-    env.update(cluster=outputs["cluster"], site_url=ctx.options.drill_site_url or outputs["site_url"], services={})
+    env.cluster = str(outputs["cluster"])
+    env.site_url = ctx.options.drill_site_url or str(outputs["site_url"])
     ecs = ctx.client("ecs")
     mapping: dict[str, str] = dict(outputs["services"])
     described = ecs_api.describe_services(ecs, outputs["cluster"], tuple(mapping.values())) if mapping else {}
     for prod_name, drill_name in mapping.items():
         svc = described[drill_name]
-        env["services"][prod_name] = {
-            "name": drill_name,
-            "task_definition": svc["taskDefinition"],
-            "target_group": None,
-        }
-        env["network"] = (svc.get("networkConfiguration") or {}).get("awsvpcConfiguration")
-        env["launch"] = _launch(svc)
+        env.services[prod_name] = DrillService(name=drill_name, task_definition=svc["taskDefinition"])
+        env.network = (svc.get("networkConfiguration") or {}).get("awsvpcConfiguration")
+        env.launch = _launch(svc)
     ctx.save()
     return env
 
 
-def provision(ctx: DrillContext) -> dict[str, Any]:
+def run(ctx: DrillContext) -> None:
     if ctx.options.provisioner == "terraform":
-        return provision_terraform(ctx)
-    return provision_ecs_clone(ctx)
+        provision_terraform(ctx)
+    else:
+        provision_ecs_clone(ctx)
+
+
+def planned(ctx: DrillContext) -> list[PlannedCall]:
+    s, n = ctx.settings, ctx.names
+    if ctx.options.provisioner == "terraform":
+        return [PlannedCall(NAME, "terraform", "apply", n.terraform_workspace, f"in {ctx.options.terraform_dir}")]
+    calls = [PlannedCall(NAME, "ecs", "CreateCluster", n.cluster)]
+    calls += [PlannedCall(NAME, "logs", "CreateLogGroup", n.log_group(svc)) for svc in s.ecs_services]
+    if s.web_services:
+        calls.append(PlannedCall(NAME, "elbv2", "CreateLoadBalancer", n.load_balancer))
+        roles = sorted({_role(w) for w in s.web_services})
+        calls += [PlannedCall(NAME, "elbv2", "CreateTargetGroup", n.target_group(r)) for r in roles]
+        calls.append(PlannedCall(NAME, "elbv2", "CreateListener", n.load_balancer, "HTTP :80"))
+        if len(roles) == 2:
+            calls.append(PlannedCall(NAME, "elbv2", "CreateRule", n.load_balancer, "/api/* -> web-api"))
+    for svc in s.ecs_services:
+        calls.append(PlannedCall(NAME, "ecs", "RegisterTaskDefinition", n.family(svc), "clone of production's"))
+        calls.append(PlannedCall(NAME, "ecs", "CreateService", n.service(svc), "desired 0"))
+    return calls
