@@ -66,6 +66,7 @@ def begin(settings: Settings, aws: Aws, options: DrillOptions, account: str | No
     its saved state are reused, and the steps from `resume_from` on run again.
     """
     ledger, created = _open_ledger(settings, options)
+    ledger.dry = options.plan
     names = DrillNames(settings.drill_prefix, ledger.drill_id, created)
     guard = Guard(names, read_only=True) if options.plan else make_guard(names)
     clock = DrillClock(settings.rto_seconds, settings.rpo_seconds)

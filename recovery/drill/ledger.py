@@ -53,6 +53,7 @@ class Ledger:
     completed: list[str] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
     torn_down: bool = False
+    dry: bool = False  # --plan: never written
 
     @classmethod
     def create(cls, reports_dir: Path, drill_id: str) -> Ledger:
@@ -65,12 +66,16 @@ class Ledger:
         data = json.loads(path.read_text(encoding="utf-8"))
         entries = [Entry(**e) for e in data.pop("entries", [])]
         data.pop("path", None)
+        data.pop("dry", None)
         return cls(path=path, entries=entries, **data)
 
     def save(self) -> None:
+        if self.dry:
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         doc = asdict(self)
         doc.pop("path")
+        doc.pop("dry")
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(doc, fh, indent=2, default=str)
