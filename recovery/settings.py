@@ -116,6 +116,7 @@ _SPEC: tuple[tuple[str, str, str, str], ...] = (
     ),
     ("drill_heartbeat_seconds", "TURATH_DRILL_HEARTBEAT_SECONDS", "30", "how often a running drill renews its lock"),
     ("search_url", "TURATH_SEARCH_URL", "", "OpenSearch data-plane URL (in-VPC); empty = the domain's endpoint"),
+    ("s3_inventory", "TURATH_S3_INVENTORY", "", "S3 Inventory configuration id to read buckets from; empty = list"),
 )
 
 SPEC: tuple[Setting, ...] = tuple(Setting(n, e, d, h) for n, e, d, h in _SPEC)
@@ -203,6 +204,7 @@ class Settings:
     drill_lock_stale_seconds: float = 600.0
     drill_heartbeat_seconds: float = 30.0
     search_url: str = ""
+    s3_inventory: str = ""
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -356,5 +358,6 @@ def _validate(raw: dict[str, str], sources: dict[str, str]) -> Settings:
         drill_lock_stale_seconds=_float("drill_lock_stale_seconds", raw["drill_lock_stale_seconds"]),
         drill_heartbeat_seconds=_float("drill_heartbeat_seconds", raw["drill_heartbeat_seconds"]),
         search_url=raw["search_url"].strip().rstrip("/"),
+        s3_inventory=raw["s3_inventory"].strip(),
         sources=sources,
     )
