@@ -23,7 +23,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from recovery import db
 from recovery.aws.session import Aws
 from recovery.errors import ConfigError, RecoveryError
 from recovery.progress import LOGGER as PROGRESS_LOGGER
@@ -98,6 +97,8 @@ def _sides(args: argparse.Namespace, settings: Settings) -> tuple[s3backup.Side,
 
 def db_md5s(settings: Settings) -> dict[str, str]:
     """key -> MD5 of the files bucket's objects as InvenioRDM recorded them (`files_files`, read-only)."""
+    from recovery import db  # psycopg only when a pair needs the database
+
     ep = db.Endpoint(settings.db_host, settings.db_user, settings.db_password, settings.db_name)
     out: dict[str, str] = {}
     try:
@@ -112,13 +113,12 @@ def db_md5s(settings: Settings) -> dict[str, str]:
     return out
 
 
-def _lister(aws: Aws, settings: Settings, on_progress: s3backup.ProgressFn) -> s3backup.Lister:
-    plain = s3backup.default_lister(aws.client("s3"), on_progress)
+def _lister(s3: Any, settings: Settings, on_progress: s3backup.ProgressFn) -> s3backup.Lister:
+    plain = s3backup.default_lister(s3, on_progress)
     if not settings.s3_inventory:
         return plain
 
     def listing(side: s3backup.Side) -> tuple[dict[str, s3backup.Obj], str]:
-        s3 = aws.client("s3")
         if side.bucket and inventory.configuration(s3, side.bucket, settings.s3_inventory) is not None:
             report = inventory.read_report(s3, side.bucket, settings.s3_inventory)
             return report.objects, report.describe()
@@ -129,12 +129,12 @@ def _lister(aws: Aws, settings: Settings, on_progress: s3backup.ProgressFn) -> s
 
 def _s3_backup(args: argparse.Namespace, settings: Settings, aws: Aws, out: Console) -> int:
     source, target, db_side = _sides(args, settings)
-    s3 = aws.client("s3")
+    s3 = s3backup.backup_client(aws, args.workers)
     with _progress_bars() as on_progress:
         kwargs: dict[str, Any] = {
             "db_md5": lambda: db_md5s(settings),
             "db_side": db_side,
-            "lister": _lister(aws, settings, on_progress),
+            "lister": _lister(s3, settings, on_progress),
             "workers": args.workers,
             "on_progress": on_progress,
         }

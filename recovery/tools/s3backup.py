@@ -30,13 +30,17 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import suppress
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import DEFAULT_TIMESTAMP_PARSER, ResponseParserFactory
 
 from recovery.aws import s3 as s3_api
+from recovery.aws.session import Aws
 from recovery.errors import RecoveryError
 
 log = logging.getLogger(__name__)
@@ -156,6 +160,43 @@ class CopyResult:
 
 
 Lister = Callable[[Side], tuple[dict[str, Obj], str]]
+
+
+# ---- clients -----------------------------------------------------------------------------------
+def _timestamp(value: Any) -> Any:
+    """ISO-8601 through the C parser; anything else (RFC 822 headers, epochs) as botocore parses it.
+
+    botocore's default (dateutil) spends about a quarter of a listing's client time on LastModified.
+    """
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return DEFAULT_TIMESTAMP_PARSER(value)
+
+
+def fast_timestamps(client: Any) -> Any:
+    """`client` (one of the caller's own, not a shared one) parsing timestamps with `_timestamp`."""
+    factory = ResponseParserFactory()
+    factory.set_parser_defaults(timestamp_parser=_timestamp)
+    endpoint = getattr(client, "_endpoint", None)
+    if endpoint is not None and hasattr(endpoint, "_response_parser_factory"):
+        endpoint._response_parser_factory = factory
+    return client
+
+
+def backup_client(aws: Aws, workers: int) -> Any:
+    """An S3 client of s3-backup's own: a connection per worker, and fast timestamp parsing."""
+    kwargs: dict[str, Any] = {
+        "config": Config(
+            retries={"max_attempts": 6, "mode": "adaptive"},
+            connect_timeout=5,
+            read_timeout=60,
+            max_pool_connections=workers + 4,
+        )
+    }
+    if aws.settings.endpoint_url:
+        kwargs["endpoint_url"] = aws.settings.endpoint_url
+    return fast_timestamps(aws.session.client("s3", **kwargs))
 
 
 # ---- listing -----------------------------------------------------------------------------------
