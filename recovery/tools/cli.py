@@ -224,8 +224,11 @@ def _live_progress() -> Iterator[None]:
     handler = _EventLine(Console(file=sys.stderr, soft_wrap=True, highlight=False))
     logger.addHandler(handler)
     propagate, logger.propagate = logger.propagate, False
+    level = logger.level
+    logger.setLevel(logging.INFO)  # progress is shown whatever the root logger's level
     try:
         yield
     finally:
         logger.removeHandler(handler)
         logger.propagate = propagate
+        logger.setLevel(level)

@@ -62,7 +62,7 @@ def configuration(s3: Any, bucket: str, config_id: str) -> dict[str, Any] | None
     try:
         return dict(s3.get_bucket_inventory_configuration(Bucket=bucket, Id=config_id)["InventoryConfiguration"])
     except ClientError as exc:
-        if error_code(exc) in {"NoSuchConfiguration", "404", "NotFound"}:
+        if error_code(exc) in {"NoSuchConfiguration", "NoSuchInventoryConfig", "404", "NotFound"}:
             return None
         raise
 
