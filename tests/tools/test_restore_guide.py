@@ -115,3 +115,16 @@ def test_cli_prints_the_guide(cli: Any) -> None:
     assert run.code == 0, run.err
     assert run.out.startswith("# Manual recovery of plan section 4")
     assert "aws rds restore-db-instance-from-db-snapshot" in run.out
+
+
+def test_without_a_passing_snapshot_the_guide_restores_to_a_point_in_time(tools_env: Any) -> None:
+    settings, aws = tools_env(TURATH_SNAPSHOT_MIN_GB="100000")  # every snapshot fails the size check
+    guide = restore_guide.build(aws, settings)
+    text = guide.text()
+    assert guide.identifiers["snapshot"] is None
+    assert "No snapshot passes the checklist" in text
+    assert "restore-db-instance-to-point-in-time --source-db-instance-identifier invenio-default-rds" in text
+    assert "--use-latest-restorable-time" in text
+    for c in guide.commands():
+        if c.argv[0] == "aws":
+            _check_against_model(c.argv)

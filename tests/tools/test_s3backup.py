@@ -176,3 +176,35 @@ def test_the_databases_md5_proves_a_multipart_object(tools_env: Any, scratch_buc
     assert [d.key for d in changed.content_changed] == [key]
     without_db = s3backup.compare(s3, Side(bucket=production), local, db_md5=None)
     assert [d.key for d in without_db.unverified] == [key]  # never reported equal without proof
+
+
+def _multipart(s3: Any, bucket: str, key: str, body: bytes) -> None:
+    """A one-part multipart upload with a SHA256 checksum: its ETag is `<hash>-1`, not an MD5."""
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key, ChecksumAlgorithm="SHA256")
+    part = s3.upload_part(
+        Bucket=bucket, Key=key, PartNumber=1, UploadId=upload["UploadId"], Body=body, ChecksumAlgorithm="SHA256"
+    )
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key=key,
+        UploadId=upload["UploadId"],
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"], "ChecksumSHA256": part["ChecksumSHA256"]}]},
+    )
+
+
+def test_the_s3_checksum_proves_objects_whose_etags_are_not_md5s(twin: Twin, scratch_bucket: Any) -> None:
+    source, copy = scratch_bucket(), scratch_bucket()
+    s3 = twin.client("s3")
+    bodies = {f"files/{i}/data": f"%PDF-1.4 book {i} ".encode() * 40 for i in range(3)}
+    for key, body in bodies.items():
+        _multipart(s3, source, key, body)
+        _multipart(s3, copy, key, body)
+    changed = "files/1/data"
+    _multipart(s3, copy, changed, bytes(reversed(bodies[changed])))
+    assert s3.head_object(Bucket=copy, Key=changed)["ETag"].endswith('-1"')
+
+    found = s3backup.compare(s3, Side(bucket=source), Side(bucket=copy))
+
+    assert [d.key for d in found.content_changed] == [changed]
+    assert found.same == 2
+    assert found.proofs == {"sha256": 3}
