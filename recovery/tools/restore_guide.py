@@ -299,7 +299,8 @@ def _point_step(a: _Aws, ids: dict[str, Any], container: str) -> Step:
     step.notes += [
         "The plan's way: set RDS_DB_HOST to $ENDPOINT in ecs-web-ui-service.tf / ecs-web-api-service.tf, then",
         "  cd ~/Projects/inveniordm-terraform && terraform apply -auto-approve",
-        "Without Terraform, register a new revision of each family with the new RDS_DB_HOST:",
+        "Without Terraform, register a new revision of each family with the new RDS_DB_HOST",
+        "(the .json files hold the task environment, the database password included: delete them after):",
     ]
     edit = (
         f'(.containerDefinitions[] | select(.name == "{container}") | .environment[] '

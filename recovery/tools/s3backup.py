@@ -203,6 +203,14 @@ def backup_client(aws: Aws, workers: int) -> Any:
 def list_bucket(s3: Any, bucket: str, on_progress: ProgressFn | None = None, phase: str = "") -> dict[str, Obj]:
     """Every current object of `bucket` (ListObjectsV2, 1,000 keys a page)."""
     out: dict[str, Obj] = {}
+    try:
+        _list_into(s3, bucket, out, on_progress, phase)
+    except ClientError as exc:
+        raise BackupError(f"cannot list s3://{bucket}: {exc}") from exc
+    return out
+
+
+def _list_into(s3: Any, bucket: str, out: dict[str, Obj], on_progress: ProgressFn | None, phase: str) -> None:
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         for item in page.get("Contents", []):
             key = item["Key"]
@@ -210,7 +218,6 @@ def list_bucket(s3: Any, bucket: str, on_progress: ProgressFn | None = None, pha
             out[key] = Obj(key, int(item["Size"]), etag, tuple(item.get("ChecksumAlgorithm", ())))
         if on_progress is not None:
             on_progress(phase or f"list s3://{bucket}", len(out), None)
-    return out
 
 
 def _state_path(root: Path) -> Path:

@@ -208,3 +208,30 @@ def test_the_s3_checksum_proves_objects_whose_etags_are_not_md5s(twin: Twin, scr
     assert [d.key for d in found.content_changed] == [changed]
     assert found.same == 2
     assert found.proofs == {"sha256": 3}
+
+
+def test_objects_over_the_copy_limit_are_copied_part_by_part_server_side(
+    tools_env: Any, small_files: Any, scratch_bucket: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above CopyObject's 5 GiB limit boto3's managed copy sends UploadPartCopy (the limit lowered here)."""
+    monkeypatch.setattr(s3backup, "MULTIPART_COPY_THRESHOLD", 1)
+    settings, aws = tools_env()
+    s3 = aws.session.client("s3", endpoint_url=settings.endpoint_url)
+    calls: dict[str, int] = {}
+
+    def count(event_name: str, **_: Any) -> None:
+        calls[event_name.rsplit(".", 1)[-1]] = calls.get(event_name.rsplit(".", 1)[-1], 0) + 1
+
+    s3.meta.events.register("before-call.s3", count)
+    source, backup = small_files(5), scratch_bucket()
+
+    done = s3backup.copy(s3, Side(bucket=source), Side(bucket=backup), workers=2)
+
+    assert len(done.copied) == 5
+    assert calls.get("UploadPartCopy") == 5
+    assert "GetObject" not in calls  # nothing downloaded
+    assert "CopyObject" not in calls
+    after = s3backup.compare(s3, Side(bucket=source), Side(bucket=backup))
+    # a multipart copy's ETag is no MD5: without a shared checksum or the database it is not proven equal
+    assert len(after.unverified) == 5
+    assert not after.differences
