@@ -108,7 +108,7 @@ def db_md5s(settings: Settings) -> dict[str, str]:
         raise ConfigError("TURATH_DB_HOST", f"cannot read files_files: {type(exc).__name__}: {exc}") from None
     for uri, _size, checksum in refs:
         bucket, key = db.split_s3_uri(uri)
-        if bucket == settings.files_bucket and checksum.startswith("md5:"):
+        if bucket == settings.files_bucket and checksum and checksum.startswith("md5:"):
             out[key] = checksum.removeprefix("md5:")
     return out
 
