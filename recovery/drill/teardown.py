@@ -605,7 +605,8 @@ def planned(ctx: DrillContext) -> list[PlannedCall]:
     calls.append(PlannedCall(t, "es", "ESHttpDelete", n.search_prefix + "*", "the drill's search indices"))
     if ctx.options.provisioner != "terraform":
         calls += [
-            PlannedCall(t, "ecs", "DeregisterTaskDefinition", n.family(x), "all revisions") for x in s.ecs_services
+            PlannedCall(t, "ecs", "DeregisterTaskDefinition+DeleteTaskDefinitions", n.family(x), "all revisions")
+            for x in s.ecs_services
         ]
         if s.web_services:
             calls.append(PlannedCall(t, "elbv2", "DeleteRule+DeleteListener", n.load_balancer))

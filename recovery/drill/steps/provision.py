@@ -417,7 +417,10 @@ def planned(ctx: DrillContext) -> list[PlannedCall]:
     if ctx.options.provisioner == "terraform":
         return [PlannedCall(NAME, "terraform", "apply", n.terraform_workspace, f"in {ctx.options.terraform_dir}")]
     calls = [PlannedCall(NAME, "ecs", "CreateCluster", n.cluster)]
-    calls += [PlannedCall(NAME, "logs", "CreateLogGroup", n.log_group(svc)) for svc in s.ecs_services]
+    calls += [
+        PlannedCall(NAME, "logs", "CreateLogGroup+PutRetentionPolicy", n.log_group(svc), "7 days")
+        for svc in s.ecs_services
+    ]
     if s.web_services:
         calls.append(PlannedCall(NAME, "elbv2", "CreateLoadBalancer", n.load_balancer))
         roles = sorted({_role(w) for w in s.web_services})
