@@ -139,3 +139,35 @@ def test_sigkill_then_sweep_from_elsewhere_leaves_nothing(
     # The sweep records what it did in a ledger of its own (there was none on this machine).
     ledger = json.loads((elsewhere / "reports" / ".drills" / f"{drill_id}.json").read_text())
     assert {e["status"] for e in ledger["entries"]} <= {"deleted", "gone"}, ledger["entries"]
+
+
+def test_sigterm_in_reindex_leaves_no_index(standalone: dict[str, str], tmp_path: Path) -> None:
+    """Observation 3: interrupted while the queue drains, teardown deleted the indices, then the
+    still-running reindex created them again and the leak check said `0 leftover(s)`."""
+    env = {
+        **clean_env(),
+        **standalone,
+        "TURATH_DRILL_POLL_SECONDS": "0.5",
+        "TURATH_REPORTS_DIR": str(tmp_path / "reports"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "recovery", "--env-file", os.devnull, "drill"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "`invenio rdm rebuild-all-indices`: reached" in line:
+            proc.send_signal(signal.SIGTERM)  # the ids are queued; Celery is still indexing them
+            break
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err[-2000:]
+    settings = load_settings(cli={}, environ=env, dotenv_path=None)
+    aws = Aws(settings, StaticCredentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]))
+    search = SearchApi(aws, settings.search_url)
+    assert search.indices("invenio-drill-") == []
+    assert scan(aws.client, "invenio", None, search).found == []
+    assert lock.holder(aws.client("ssm")) is None
