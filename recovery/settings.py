@@ -222,6 +222,18 @@ class Settings:
     drill_heartbeat_seconds: float = setting(
         "TURATH_DRILL_HEARTBEAT_SECONDS", "30", "how often a running drill renews its lock", float
     )
+    drill_restore_minutes: float = setting(
+        "TURATH_DRILL_RESTORE_MINUTES", "90", "longest wait for the restored instance (large RDS restores)", float
+    )
+    drill_rollout_minutes: float = setting(
+        "TURATH_DRILL_ROLLOUT_MINUTES", "30", "longest wait for a drill rollout to complete", float
+    )
+    drill_load_balancer_minutes: float = setting(
+        "TURATH_DRILL_LOAD_BALANCER_MINUTES", "10", "longest wait for the drill's load balancer", float
+    )
+    drill_deletion_minutes: float = setting(
+        "TURATH_DRILL_DELETION_MINUTES", "30", "longest wait for one teardown deletion", float
+    )
     search_url: str = setting(
         "TURATH_SEARCH_URL", "", "OpenSearch data-plane URL (in-VPC); empty = the domain's endpoint", str
     )

@@ -30,6 +30,7 @@ from botocore.exceptions import ClientError
 
 from recovery.aws import ecs as ecs_api
 from recovery.drill.context import DrillContext, PlannedCall
+from recovery.drill.ecsops import wait_waiter
 from recovery.drill.naming import DrillNames
 from recovery.drill.state import DrillEnvironment, DrillService
 from recovery.errors import StepFailed
@@ -110,10 +111,30 @@ def running_task_definition(svc: dict[str, Any]) -> str:
     return str(chosen["taskDefinition"] if chosen else svc["taskDefinition"])
 
 
+FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+
+
 def _launch(svc: dict[str, Any]) -> dict[str, Any]:
-    if svc.get("capacityProviderStrategy"):
-        return {"capacityProviderStrategy": svc["capacityProviderStrategy"]}
+    """How production's service launches: its capacity-provider strategy, else its launch type.
+
+    An Auto Scaling group capacity provider belongs to one cluster and cannot serve the drill's,
+    so a strategy naming one becomes FARGATE (the task definitions must be Fargate-compatible).
+    """
+    strategy = svc.get("capacityProviderStrategy") or []
+    if strategy and all(item.get("capacityProvider") in FARGATE_PROVIDERS for item in strategy):
+        return {"capacityProviderStrategy": strategy}
+    if strategy:
+        log.warning("production's strategy names cluster-bound capacity providers: the drill uses FARGATE")
+        return {"launchType": "FARGATE"}
     return {"launchType": svc.get("launchType") or "FARGATE"}
+
+
+def cluster_capacity(launches: list[dict[str, Any]]) -> dict[str, Any]:
+    """CreateCluster parameters: ECS rejects a strategy whose providers are not on the cluster."""
+    providers = sorted(
+        {i["capacityProvider"] for launch in launches for i in launch.get("capacityProviderStrategy", [])}
+    )
+    return {"capacityProviders": providers} if providers else {}
 
 
 # ---- network: production's load balancer, else the services' own, else the default VPC -----------
@@ -211,7 +232,8 @@ def provision_ecs_clone(ctx: DrillContext) -> DrillEnvironment:
     ctx.state.environment = env
 
     entry = ctx.record("ecs-cluster", names.cluster, STEP)
-    ecs.create_cluster(clusterName=names.cluster, tags=names.ecs_tags())
+    capacity = cluster_capacity([_launch(svc) for svc in prod.values()])
+    ecs.create_cluster(clusterName=names.cluster, tags=names.ecs_tags(), **capacity)
     ctx.ledger.created(entry)
 
     for service in s.ecs_services:
@@ -239,6 +261,14 @@ def provision_ecs_clone(ctx: DrillContext) -> DrillEnvironment:
             Tags=names.tag_list(),
         )["LoadBalancers"][0]
         ctx.ledger.created(entry, arn=lb["LoadBalancerArn"])
+        wait_waiter(
+            elb,
+            "load_balancer_available",
+            what=f"load balancer {names.load_balancer} active",
+            timeout=ctx.timeouts.load_balancer,
+            max_delay=ctx.options.drill_poll_seconds,
+            LoadBalancerArns=[lb["LoadBalancerArn"]],
+        )
         site_url = f"http://{lb['DNSName']}"
         env.load_balancer = {"arn": lb["LoadBalancerArn"], "dns": lb["DNSName"]}
         for service in web:
