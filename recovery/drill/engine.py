@@ -153,6 +153,12 @@ def summary(ctx: DrillContext) -> dict[str, Any]:
         "unchecked": list(ctx.state.unchecked),
         "kept": ctx.options.keep,
         "site_url": ctx.state.environment.site_url if ctx.state.environment else None,
+        # What a recovery deploys differs from what runs today (a revision awaits deployment).
+        "deploys_newer_revision": [
+            {"service": name, "running": svc.running, "deployed_by_recovery": svc.source}
+            for name, svc in (ctx.state.environment.services.items() if ctx.state.environment else [])
+            if svc.running and svc.source and svc.running != svc.source
+        ],
         "failed_step": failed.step if failed else None,
         "failure": vars(failed) if failed else None,
         "ledger": str(ctx.ledger.path),

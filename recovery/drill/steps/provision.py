@@ -114,6 +114,18 @@ def running_task_definition(svc: dict[str, Any]) -> str:
 FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 
 
+def recovery_task_definition(ecs: Any, svc: dict[str, Any]) -> tuple[str, str]:
+    """(what a recovery deploys, what runs now): the newest ACTIVE revision of the running family.
+
+    Plan §4 steps 2.3-2.4 (terraform apply, then a deployment of the new revisions) roll out the
+    family's latest registered revision, not the one running today: the drill tests that one, so
+    a broken revision registered but not yet deployed fails the drill before the bad day.
+    """
+    running = running_task_definition(svc)
+    family = ecs_api.family_and_revision(running)[0]
+    return ecs_api.latest_active_revision(ecs, family), running
+
+
 def _launch(svc: dict[str, Any]) -> dict[str, Any]:
     """How production's service launches: its capacity-provider strategy, else its launch type.
 
@@ -226,7 +238,17 @@ def provision_ecs_clone(ctx: DrillContext) -> DrillEnvironment:
     s, names = ctx.settings, ctx.names
     ecs, elb, logs = ctx.client("ecs"), ctx.client("elbv2"), ctx.client("logs")
     prod = ecs_api.describe_services(ecs, s.ecs_cluster, s.ecs_services)
-    prod_tds = {name: ecs_api.describe_task_definition(ecs, running_task_definition(svc)) for name, svc in prod.items()}
+    revisions = {name: recovery_task_definition(ecs, svc) for name, svc in prod.items()}
+    prod_tds = {name: ecs_api.describe_task_definition(ecs, latest) for name, (latest, _) in revisions.items()}
+    for name, (latest, running) in revisions.items():
+        if latest != running:
+            log.warning(
+                "%s runs %s but a recovery would deploy %s (the latest registered): the drill tests %s",
+                name,
+                ecs_api.short(running),
+                ecs_api.short(latest),
+                ecs_api.short(latest),
+            )
     net = _network(ctx, prod)
     env = DrillEnvironment(provisioner="ecs-clone", cluster=names.cluster, network=net["awsvpc"])
     ctx.state.environment = env
@@ -354,6 +376,7 @@ def provision_ecs_clone(ctx: DrillContext) -> DrillEnvironment:
             task_definition=arn,
             target_group=tg_arn,
             source=prod_tds[service]["taskDefinitionArn"],  # production's revision it clones (diagnosis)
+            running=revisions[service][1],
         )
         env.launch = _launch(prod[service])
         ctx.save()
