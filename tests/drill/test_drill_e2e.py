@@ -13,8 +13,8 @@ import pytest
 
 from recovery.drill import engine
 from recovery.drill.context import DrillContext, DrillOptions
+from recovery.drill.scan import scan
 from recovery.drill.steps import BY_NAME, STEPS, provision, redeploy
-from recovery.drill.teardown import scan
 from recovery.errors import StepFailed
 from tests.conftest import SuiteRun, twin_env
 from tests.drill.conftest import DrillEnv, has_data_plane

@@ -23,7 +23,7 @@ import pytest
 from recovery.aws.search import SearchApi
 from recovery.aws.session import Aws, StaticCredentials
 from recovery.drill import lock
-from recovery.drill.teardown import scan
+from recovery.drill.scan import scan
 from recovery.settings import load_settings
 from tests.conftest import ROOT, clean_env
 

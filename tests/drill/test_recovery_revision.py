@@ -11,7 +11,7 @@ import pytest
 
 from recovery.drill import engine
 from recovery.drill.context import DrillOptions
-from recovery.drill.teardown import scan
+from recovery.drill.scan import scan
 from recovery.errors import StepFailed
 from tests.drill.conftest import DrillEnv, has_data_plane
 from twin.core import Twin
