@@ -7,12 +7,15 @@ the plan's §4.2.3-4.2.4 (terraform apply, then a deployment) would roll out :3 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from recovery.drill import engine
 from recovery.drill.context import DrillOptions
 from recovery.drill.scan import scan
 from recovery.errors import StepFailed
+from tests.conftest import SuiteRun, twin_env
 from tests.drill.conftest import DrillEnv, has_data_plane
 from twin.core import Twin
 
@@ -66,3 +69,37 @@ def test_the_drill_reports_a_newer_registered_revision(fresh_twin: Twin, drill_e
     assert set(differ) == {"web-api"}, differ
     assert differ["web-api"]["deployed_by_recovery"] == newer
     assert result["leftovers"] == []
+
+
+def test_a_newer_revision_without_its_log_configuration_fails_only_the_log_check(
+    fresh_twin: Twin, run_suite: Callable[..., SuiteRun]
+) -> None:
+    """Every step succeeds, yet the recovered copy would run blind: only its log check fails.
+
+    A revision registered without `logConfiguration` (an edited module, a lost block) is what a
+    recovery would deploy; its tasks write no line, so nobody could see `resolve-db-uri` succeed.
+    """
+    ecs = fresh_twin.client("ecs")
+    svc = ecs.describe_services(cluster="invenio-default-cluster", services=["web-ui"])["services"][0]
+    td = ecs.describe_task_definition(taskDefinition=svc["taskDefinition"])["taskDefinition"]
+    keep = (
+        "family",
+        "taskRoleArn",
+        "executionRoleArn",
+        "networkMode",
+        "containerDefinitions",
+        "requiresCompatibilities",
+        "cpu",
+        "memory",
+    )
+    spec = {k: td[k] for k in keep if td.get(k)}
+    for c in spec["containerDefinitions"]:
+        c.pop("logConfiguration", None)
+    ecs.register_task_definition(**spec)
+    assert fresh_twin.info is not None
+    env = {**twin_env(fresh_twin), "TURATH_DRILL_POLL_SECONDS": "0.5"}
+    run = run_suite("-m", "drill", "-p", "no:randomly", env=env, timeout=300)
+    outcomes = {c["id"]: c["outcome"] for c in run.results["checks"]}
+    assert {cid for cid, o in outcomes.items() if o == "failed"} == {"logs_resolve_db_uri_succeeded"}, outcomes
+    assert "error" not in outcomes.values()
+    assert run.results["drill"]["failed_step"] is None
