@@ -622,6 +622,26 @@ def _index_stale(twin: Twin) -> None:
         index.remove("records", str(doc["id"]))
 
 
+def _index_partial_rebuild(twin: Twin) -> None:
+    """The index was destroyed and rebuilt with `rdm-records rebuild-index` only (invenio-app-rdm #1816):
+    records and drafts are back; users, communities, members and requests are empty."""
+    from twin.invenio_cli import run_command, search_key
+
+    env = twin.task_environment("web-ui")
+    index = twin.search_index(search_key(env))
+    assert index is not None
+    index.destroy()
+    index.init()
+    run_command(["invenio", "rdm-records", "rebuild-index"], env, twin.search_index, True)
+    while index.pending():
+        index.process_queue(batch=5000)
+
+
+def _opensearch_snapshots_failing(twin: Twin) -> None:
+    """The domain's automated snapshots have failed for three days (a red cluster stops them)."""
+    twin.snapshots_failing_since = datetime.now(UTC) - timedelta(days=3)
+
+
 def _file_missing(twin: Twin) -> None:
     """An object the database references was deleted from the files bucket."""
     _, uri = _oldest_record_files(twin, 1)[0]
@@ -689,25 +709,40 @@ def _s3_access_denied(twin: Twin) -> None:
 
 DATA_FAULTS: tuple[Fault, ...] = (
     Fault(
+        "index-partial-rebuild",
+        ("2.3", "4"),
+        "the index was destroyed and rebuilt with `rdm-records rebuild-index` only: users, communities, members "
+        "and requests indices are empty (invenio-app-rdm #1816, #1914, #2608)",
+        _index_partial_rebuild,
+        health=("search_indices_match_database",),
+    ),
+    Fault(
+        "opensearch-snapshots-failing",
+        ("2.3",),
+        "the domain's automated snapshots have failed for 3 days: the usage statistics (stats-*) have no recent copy",
+        _opensearch_snapshots_failing,
+        health=("opensearch_stats_snapshot_recent",),
+    ),
+    Fault(
         "users-partly-deleted",
         ("5.2", "6.2"),
         "10 % of the user accounts were deleted (above the minimum, beyond the baseline tolerance)",
         _users_partly_deleted,
-        health=("db_users_present",),
+        health=("db_users_present", "search_indices_match_database"),
     ),
     Fault(
         "records-partly-deleted",
         ("5.2", "6.2"),
         "10 % of the older published records were deleted from the database; the index still lists them",
         _records_partly_deleted,
-        health=("db_records_present", "search_index_matches_database"),
+        health=("db_records_present", "search_index_matches_database", "search_indices_match_database"),
     ),
     Fault(
         "index-stale",
         ("2.3", "4"),
         "the search index misses the 120 oldest records (a rebuild stopped half way)",
         _index_stale,
-        health=("search_index_matches_database",),
+        health=("search_index_matches_database", "search_indices_match_database"),
     ),
     Fault(
         "file-missing",
@@ -737,6 +772,7 @@ DATA_FAULTS: tuple[Fault, ...] = (
             "search_query_finds_known_record",
             "site_record_file_downloads_with_checksum",
             "files_referenced_objects_exist",
+            "search_indices_match_database",
         ),
     ),
     Fault(
