@@ -16,6 +16,8 @@ from typing import Any
 
 from moto.backends import get_backend
 
+from twin.invenio_db import ALEMBIC_HEADS
+
 log = logging.getLogger(__name__)
 
 ACCOUNT_ID = "123456789012"
@@ -314,6 +316,8 @@ class AccountSeeder:
                     "memory": 2048,
                     "essential": True,
                     # No entryPoint: the image's own ENTRYPOINT is resolve-db-uri.sh (plan 2.5).
+                    # The image's CI declares its Alembic heads with the deployment (`invenio alembic heads`).
+                    "dockerLabels": {"turath.alembic.heads": " ".join(ALEMBIC_HEADS)},
                     "command": ["celery-worker"] if service == "worker" else ["uwsgi", "/opt/invenio/uwsgi.ini"],
                     "environment": [{"name": k, "value": v} for k, v in sorted(env.items())],
                     "logConfiguration": {

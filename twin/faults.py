@@ -326,6 +326,19 @@ def _image_drift(twin: Twin) -> None:
     deploy(twin, service, arn)
 
 
+def _image_ahead_of_database(twin: Twin) -> None:
+    """:develop moved on: the services now run an image with a new Alembic head the database never got."""
+    from twin.invenio_db import ALEMBIC_HEADS
+
+    heads = " ".join([*ALEMBIC_HEADS[1:], "f3b9c0de4a21"])
+
+    def newer_image(container: dict[str, Any]) -> None:
+        container["dockerLabels"] = {**(container.get("dockerLabels") or {}), "turath.alembic.heads": heads}
+
+    for service in twin.spec.services:
+        deploy(twin, service, register_container_revision(twin, service, newer_image))
+
+
 def _opensearch_processing(twin: Twin) -> None:
     twin.backend("opensearch").domains[twin.spec.opensearch_domain].processing = True
 
@@ -502,6 +515,14 @@ FAULTS: tuple[Fault, ...] = (
         "web-ui runs :latest instead of the plan's :develop image",
         _image_drift,
         health=("ecs_service_image_expected",),
+    ),
+    Fault(
+        "image-ahead-of-database",
+        ("3",),
+        "the mutable :develop image moved on: the services run heads with a new Alembic revision the database "
+        "never got (invenio alembic upgrade not run)",
+        _image_ahead_of_database,
+        health=("db_alembic_revision_matches_image",),
     ),
     Fault(
         "opensearch-processing",
