@@ -311,7 +311,8 @@ def readiness(
     max_age_hours: int = DEFAULT_MAX_AGE_HOURS,
 ) -> Readiness:
     """PITR and the fallback snapshot as of `now` (read-only: DescribeEvents)."""
-    candidates, taking = split_in_progress(snapshots)
+    newest_first = sorted(snapshots, key=lambda snap: as_utc(snap["SnapshotCreateTime"]), reverse=True)
+    candidates, taking = split_in_progress(newest_first)
     rows, events = checklist(
         rds,
         str(instance["DBInstanceIdentifier"]),
