@@ -12,7 +12,16 @@ from recovery.timeutil import as_utc, iso, utcnow
 
 # Statuses in which the instance serves and its backups run (RDS also reports these during
 # routine work: a backup, a maintenance change being applied).
-SERVING = ("available", "backing-up", "modifying", "configuring-enhanced-monitoring", "configuring-log-exports")
+SERVING = (
+    "available",
+    "backing-up",
+    "modifying",
+    "storage-optimization",
+    "maintenance",
+    "configuring-enhanced-monitoring",
+    "configuring-iam-database-auth",
+    "configuring-log-exports",
+)
 
 
 @check(

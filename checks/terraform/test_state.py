@@ -78,10 +78,14 @@ def test_tfstate_bucket_not_public(aws: Aws, settings: Settings, observed: Calla
     s3 = aws.client("s3")
     bucket = settings.tfstate_bucket
     block = s3_api.public_access_block(s3, bucket)
-    off = [k for k in PUBLIC_ACCESS_FLAGS if not block.get(k)]
+    account = s3_api.account_public_access_block(aws.client("s3control"), aws.account_id())
+    # The account-wide block applies to every bucket: a flag on at either level is on.
+    off = [k for k in PUBLIC_ACCESS_FLAGS if not (block.get(k) or account.get(k))]
     observed(
         f"s3://{bucket} public-access block: "
         + (", ".join(f"{k}={block.get(k, False)}" for k in PUBLIC_ACCESS_FLAGS) if block else "none")
+        + "; account-wide: "
+        + (", ".join(k for k in PUBLIC_ACCESS_FLAGS if account.get(k)) or "none")
     )
     grants = s3_api.public_grants(s3_api.bucket_policy(s3, bucket)) + s3_api.public_acl_grants(s3, bucket)
     observed(f"s3://{bucket} grants to everyone: {'; '.join(grants) or 'none'}")

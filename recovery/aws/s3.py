@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from recovery.aws.session import error_code
 
@@ -151,3 +151,12 @@ def rule_scope(rule: dict[str, Any]) -> str:
     if filt.get("ObjectSizeLessThan") or both.get("ObjectSizeLessThan"):
         narrow.append("objects below a size")
     return " and ".join(narrow)
+
+
+def account_public_access_block(s3control: Any, account_id: str) -> dict[str, bool]:
+    """The account-wide PublicAccessBlockConfiguration ({} when there is none or it cannot be read)."""
+    try:
+        conf = s3control.get_public_access_block(AccountId=account_id)["PublicAccessBlockConfiguration"]
+    except (ClientError, BotoCoreError):  # none, denied, or an endpoint without the account host prefix
+        return {}
+    return {k: bool(v) for k, v in conf.items()}
