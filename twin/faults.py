@@ -470,8 +470,9 @@ def _oldest_record_files(twin: Twin, limit: int) -> list[tuple[str, str]]:
 
     with psycopg.connect(twin.db_dsn(twin.spec.rds_instance)) as conn:
         rows = conn.execute(
-            "SELECT r.recid, f.uri FROM rdm_records_metadata r JOIN rdm_records_files rf ON rf.record_id = r.id "
-            "JOIN files_files f ON f.id = rf.file_id WHERE r.json IS NOT NULL ORDER BY r.created LIMIT %s",
+            "SELECT r.json->>'id', f.uri FROM rdm_records_metadata r JOIN rdm_records_files rf ON rf.record_id = r.id "
+            "JOIN files_object o ON o.version_id = rf.object_version_id JOIN files_files f ON f.id = o.file_id "
+            "WHERE r.deletion_status = 'P' ORDER BY r.created LIMIT %s",
             (limit,),
         ).fetchall()
     return [(str(a), str(b)) for a, b in rows]
@@ -496,15 +497,18 @@ def _file_missing(twin: Twin) -> None:
 
 
 def _no_admin_user(twin: Twin) -> None:
+    """Nobody holds superuser-access any more: neither through a role nor granted directly."""
     _sql(twin, "DELETE FROM accounts_userrole WHERE role_id IN (SELECT role_id FROM access_actionsroles)")
+    _sql(twin, "DELETE FROM access_actionsusers WHERE action = 'superuser-access'")
 
 
 def _empty_database(twin: Twin) -> None:
     """The database was replaced by an empty one (a restore from a snapshot taken mid-migration)."""
     _sql(
         twin,
-        "TRUNCATE rdm_records_files, rdm_records_metadata, rdm_drafts_metadata, rdm_versions_state, files_files, "
-        "communities_metadata, accounts_userrole, access_actionsroles, accounts_role, accounts_user CASCADE",
+        "TRUNCATE rdm_records_files, rdm_records_metadata, rdm_drafts_metadata, rdm_versions_state, "
+        "rdm_parents_metadata, pidstore_pid, files_object, files_files, files_bucket, communities_metadata, "
+        "accounts_userrole, access_actionsusers, access_actionsroles, accounts_role, accounts_user CASCADE",
     )
 
 
