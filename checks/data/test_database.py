@@ -57,5 +57,5 @@ def test_db_records_present(db_counts: Counts, baseline: dict[str, Any], setting
     modes=BOTH_MODES,
 )
 def test_db_admin_user_present(db_counts: Counts) -> None:
-    """At least one active user holds superuser-access through a role."""
+    """At least one active user holds superuser-access (through a role or granted directly, and not excluded)."""
     assert db_counts.admins, f"no active admin among {db_counts.users} users: nobody can administer the recovered site"
