@@ -141,6 +141,9 @@ class AccountSeeder:
                     "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": algo}}]
                 },
             )
+        # Previews (PDF.js, Mirador) read files from the browser.
+        cors = {"AllowedOrigins": ["*"], "AllowedMethods": ["GET", "HEAD"], "AllowedHeaders": ["*"]}
+        s3.put_bucket_cors(Bucket=s.files_bucket, CORSConfiguration={"CORSRules": [{**cors, "MaxAgeSeconds": 3000}]})
         s3.put_bucket_replication(
             Bucket=s.files_bucket,
             ReplicationConfiguration={

@@ -530,6 +530,19 @@ def _s3_access_denied(twin: Twin) -> None:
     twin.client("s3").put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
 
 
+def _files_location_elsewhere(twin: Twin) -> None:
+    """The database's files location names a bucket the services do not use, and that is gone.
+
+    What a sync to a new bucket leaves behind when only S3_BUCKET_NAME was changed (plan §4 step 3).
+    """
+    _sql(twin, f"UPDATE files_location SET uri = 's3://{twin.spec.files_bucket}-old/files'")
+
+
+def _files_bucket_no_cors(twin: Twin) -> None:
+    """The files bucket lost its CORS rules: browsers cannot load previews."""
+    twin.client("s3").delete_bucket_cors(Bucket=twin.spec.files_bucket)
+
+
 DATA_FAULTS: tuple[Fault, ...] = (
     Fault(
         "index-stale",
@@ -577,6 +590,20 @@ DATA_FAULTS: tuple[Fault, ...] = (
         # The drill's tasks run with production's task role (TURATH_DRILL_STORAGE=read): the storage
         # step cannot serve a file, so it fails and the checks after it error.
         drill=DRILL_RESTORED,
+    ),
+    Fault(
+        "files-location-elsewhere",
+        ("2.2", "4"),
+        "the database's files location names another, missing bucket than the services' S3_BUCKET_NAME",
+        _files_location_elsewhere,
+        health=("s3_files_location_is_the_services_bucket",),
+    ),
+    Fault(
+        "files-bucket-no-cors",
+        ("2.2",),
+        "the files bucket has no CORS rules: previews cannot read files from the browser",
+        _files_bucket_no_cors,
+        health=("s3_files_bucket_cors_allows_previews",),
     ),
 )
 

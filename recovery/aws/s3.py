@@ -66,3 +66,13 @@ def head_object(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
 def iter_objects(s3: Any, bucket: str, prefix: str = "") -> Iterator[dict[str, Any]]:
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         yield from page.get("Contents", [])
+
+
+def cors_rules(s3: Any, bucket: str) -> list[dict[str, Any]]:
+    """The bucket's CORS rules (GetBucketCors); [] when it has no CORS configuration."""
+    try:
+        return list(s3.get_bucket_cors(Bucket=bucket).get("CORSRules", []))
+    except ClientError as exc:
+        if error_code(exc) == "NoSuchCORSConfiguration":
+            return []
+        raise
