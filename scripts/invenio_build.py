@@ -113,10 +113,11 @@ def build(target: Path) -> None:
         env = _invenio_env(uri, work / "instance")
         invenio = [str(bindir / "invenio")]
         _run([*invenio, "alembic", "upgrade"], env, work, timings, "alembic upgrade")
-        for email, active in ((ADMIN_ROLE_USER, True), (DIRECT_ADMIN, True), (EXCLUDED_ADMIN, True), (READER, True)):
-            flags = ["--active", "--confirm"] if active else []
-            _run([*invenio, "users", "create", email, "--password", "turath-pass-1", *flags], env, work, timings, email)
-        _run([*invenio, "users", "create", INACTIVE_ADMIN, "--password", "turath-pass-1"], env, work, timings, "inactive")
+        for email in (ADMIN_ROLE_USER, DIRECT_ADMIN, EXCLUDED_ADMIN, READER):
+            create = [*invenio, "users", "create", email, "--password", "turath-pass-1", "--active", "--confirm"]
+            _run(create, env, work, timings, email)
+        inactive = [*invenio, "users", "create", INACTIVE_ADMIN, "--password", "turath-pass-1"]
+        _run(inactive, env, work, timings, "inactive")
         _run([*invenio, "roles", "create", "admin"], env, work, timings, "roles create")
         for email in (ADMIN_ROLE_USER, EXCLUDED_ADMIN, INACTIVE_ADMIN):
             _run([*invenio, "roles", "add", email, "admin"], env, work, timings, f"roles add {email}")
