@@ -15,6 +15,7 @@ NEEDS_DB = {
     "search_query_finds_known_record",
     "site_record_file_downloads_with_checksum",
     "files_referenced_objects_exist",
+    "s3_files_location_is_the_services_bucket",
     "ecs_db_password_authenticates",
 }
 

@@ -148,6 +148,9 @@ class AccountSeeder:
                     "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": algo}}]
                 },
             )
+        # Previews (PDF.js, Mirador) read files from the browser.
+        cors = {"AllowedOrigins": ["*"], "AllowedMethods": ["GET", "HEAD"], "AllowedHeaders": ["*"]}
+        s3.put_bucket_cors(Bucket=s.files_bucket, CORSConfiguration={"CORSRules": [{**cors, "MaxAgeSeconds": 3000}]})
         s3.put_bucket_replication(
             Bucket=s.files_bucket,
             ReplicationConfiguration={
@@ -181,21 +184,6 @@ class AccountSeeder:
             b.get_object(s.tfstate_bucket, s.tfstate_key).last_modified = (
                 (now - ago).astimezone(UTC).replace(tzinfo=None)
             )
-        # Previews (PDF.js, Mirador) fetch files from the browser: the bucket answers CORS.
-        s3.put_bucket_cors(
-            Bucket=s.files_bucket,
-            CORSConfiguration={
-                "CORSRules": [
-                    {
-                        "AllowedMethods": ["GET", "HEAD"],
-                        "AllowedOrigins": ["https://invenio.turath-project.com"],
-                        "AllowedHeaders": ["*"],
-                        "ExposeHeaders": ["ETag", "Content-Length", "Content-Range"],
-                        "MaxAgeSeconds": 3600,
-                    }
-                ]
-            },
-        )
 
     # ---- network and load balancer ---------------------------------------------------------
     def network(self) -> dict[str, Any]:

@@ -42,9 +42,9 @@ AUTOMATED_REPOSITORY = "cs-automated-enc"  # where Amazon OpenSearch Service kee
 # Members of each community (owner first) and a community-submission request per fifth record:
 # what invenio-communities and invenio-requests write, and `rebuild-all-indices` indexes.
 SEED_MEMBERS_SQL = """
-INSERT INTO communities_members (id, community_id, user_id, role, visible, active, json, created, updated)
+INSERT INTO communities_members (id, community_id, user_id, role, visible, active, json, created, updated, version_id)
 SELECT gen_random_uuid(), c.id, u.id, CASE WHEN u.n = 1 THEN 'owner' ELSE 'reader' END, true, true,
-       jsonb_build_object('role', CASE WHEN u.n = 1 THEN 'owner' ELSE 'reader' END), c.created, c.updated
+       jsonb_build_object('role', CASE WHEN u.n = 1 THEN 'owner' ELSE 'reader' END), c.created, c.updated, 1
 FROM communities_metadata c
 CROSS JOIN LATERAL (
     SELECT id, row_number() OVER (ORDER BY id) AS n FROM accounts_user
@@ -52,9 +52,9 @@ CROSS JOIN LATERAL (
 ) u
 """
 SEED_REQUESTS_SQL = """
-INSERT INTO request_metadata (id, number, json, created, updated)
+INSERT INTO request_metadata (id, number, json, created, updated, version_id)
 SELECT gen_random_uuid(), row_number() OVER (ORDER BY r.created)::text,
-       jsonb_build_object('type', 'community-submission', 'status', 'accepted'), r.created, r.updated
+       jsonb_build_object('type', 'community-submission', 'status', 'accepted'), r.created, r.updated, 1
 FROM rdm_records_metadata r
 WHERE r.json IS NOT NULL AND r.index = 1 AND abs(hashtext(r.id::text)) % 5 = 0
 """

@@ -625,8 +625,9 @@ def _oldest_record_files(twin: Twin, limit: int) -> list[tuple[str, str]]:
 
     with psycopg.connect(twin.db_dsn(twin.spec.rds_instance)) as conn:
         rows = conn.execute(
-            "SELECT r.recid, f.uri FROM rdm_records_metadata r JOIN rdm_records_files rf ON rf.record_id = r.id "
-            "JOIN files_files f ON f.id = rf.file_id WHERE r.json IS NOT NULL ORDER BY r.created LIMIT %s",
+            "SELECT r.json->>'id', f.uri FROM rdm_records_metadata r JOIN rdm_records_files rf ON rf.record_id = r.id "
+            "JOIN files_object o ON o.version_id = rf.object_version_id JOIN files_files f ON f.id = o.file_id "
+            "WHERE r.deletion_status = 'P' ORDER BY r.created LIMIT %s",
             (limit,),
         ).fetchall()
     return [(str(a), str(b)) for a, b in rows]
@@ -671,15 +672,18 @@ def _file_missing(twin: Twin) -> None:
 
 
 def _no_admin_user(twin: Twin) -> None:
+    """Nobody holds superuser-access any more: neither through a role nor granted directly."""
     _sql(twin, "DELETE FROM accounts_userrole WHERE role_id IN (SELECT role_id FROM access_actionsroles)")
+    _sql(twin, "DELETE FROM access_actionsusers WHERE action = 'superuser-access'")
 
 
 def _empty_database(twin: Twin) -> None:
     """The database was replaced by an empty one (a restore from a snapshot taken mid-migration)."""
     _sql(
         twin,
-        "TRUNCATE rdm_records_files, rdm_records_metadata, rdm_drafts_metadata, rdm_versions_state, files_files, "
-        "communities_metadata, accounts_userrole, access_actionsroles, accounts_role, accounts_user CASCADE",
+        "TRUNCATE rdm_records_files, rdm_records_metadata, rdm_drafts_metadata, rdm_versions_state, "
+        "rdm_parents_metadata, pidstore_pid, files_object, files_files, files_bucket, communities_metadata, "
+        "accounts_userrole, access_actionsusers, access_actionsroles, accounts_role, accounts_user CASCADE",
     )
 
 
@@ -726,6 +730,19 @@ def _s3_access_denied(twin: Twin) -> None:
         ],
     }
     twin.client("s3").put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+
+
+def _files_location_elsewhere(twin: Twin) -> None:
+    """The database's files location names a bucket the services do not use, and that is gone.
+
+    What a sync to a new bucket leaves behind when only S3_BUCKET_NAME was changed (plan §4 step 3).
+    """
+    _sql(twin, f"UPDATE files_location SET uri = 's3://{twin.spec.files_bucket}-old/files'")
+
+
+def _files_bucket_no_cors(twin: Twin) -> None:
+    """The files bucket lost its CORS rules: browsers cannot load previews."""
+    twin.client("s3").delete_bucket_cors(Bucket=twin.spec.files_bucket)
 
 
 DATA_FAULTS: tuple[Fault, ...] = (
@@ -805,6 +822,20 @@ DATA_FAULTS: tuple[Fault, ...] = (
         # The drill's tasks run with production's task role (TURATH_DRILL_STORAGE=read): the storage
         # step cannot serve a file, so it fails and the checks after it error.
         drill=DRILL_RESTORED,
+    ),
+    Fault(
+        "files-location-elsewhere",
+        ("2.2", "4"),
+        "the database's files location names another, missing bucket than the services' S3_BUCKET_NAME",
+        _files_location_elsewhere,
+        health=("s3_files_location_is_the_services_bucket",),
+    ),
+    Fault(
+        "files-bucket-no-cors",
+        ("2.2",),
+        "the files bucket has no CORS rules: previews cannot read files from the browser",
+        _files_bucket_no_cors,
+        health=("s3_files_bucket_cors_allows_previews",),
     ),
 )
 

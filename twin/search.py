@@ -188,9 +188,11 @@ class SearchIndex:
         sql = {
             # Every version that is not soft-deleted is a document (InvenioRDM's rebuild_index); the API
             # searches the latest published ones (`is_public_latest`).
-            "records": "SELECT r.id, r.recid, r.json, r.created, r.updated, r.id IN (SELECT id FROM ("
+            "records": "SELECT r.id, COALESCE(p.pid_value, r.json->>'id') AS recid, r.json, r.created, r.updated, "
+            "r.id IN (SELECT id FROM ("
             + PUBLISHED_LATEST_SQL.strip().rstrip(";")
             + ") AS latest) AS is_public_latest FROM rdm_records_metadata r "
+            "LEFT JOIN pidstore_pid p ON p.object_uuid = r.id AND p.pid_type = 'recid' AND p.object_type = 'rec' "
             "WHERE r.json IS NOT NULL AND r.id::text = ANY(%s)",
             "drafts": "SELECT id, json, created, updated FROM rdm_drafts_metadata "
             "WHERE json IS NOT NULL AND id::text = ANY(%s)",

@@ -80,6 +80,6 @@ def test_db_records_present(
     modes=BOTH_MODES,
 )
 def test_db_admin_user_present(db_counts: Counts, observed: Callable[[str], None]) -> None:
-    """At least one active user holds superuser-access through a role."""
+    """At least one active user holds superuser-access (through a role or granted directly, and not excluded)."""
     observed(f"{len(db_counts.admins)} active admin(s) among {db_counts.users} users")
     assert db_counts.admins, f"no active admin among {db_counts.users} users: nobody can administer the recovered site"

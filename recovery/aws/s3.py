@@ -160,3 +160,13 @@ def account_public_access_block(s3control: Any, account_id: str) -> dict[str, bo
     except (ClientError, BotoCoreError):  # none, denied, or an endpoint without the account host prefix
         return {}
     return {k: bool(v) for k, v in conf.items()}
+
+
+def cors_rules(s3: Any, bucket: str) -> list[dict[str, Any]]:
+    """The bucket's CORS rules (GetBucketCors); [] when it has no CORS configuration."""
+    try:
+        return list(s3.get_bucket_cors(Bucket=bucket).get("CORSRules", []))
+    except ClientError as exc:
+        if error_code(exc) == "NoSuchCORSConfiguration":
+            return []
+        raise

@@ -104,7 +104,7 @@ def test_rebuild_without_destroy_keeps_orphans_and_destroy_gives_parity(
 ) -> None:
     recids = published_recids(postgres)
     expected = len(recids)
-    assert expected == DATASET.published_count
+    assert expected == DATASET.public_count
     assert run("invenio index init", env, index).exit_code == 0
     index.put("records", "orphan", {"id": "orph1-00000", "metadata": {"title": "Gone after restore"}})
 
@@ -222,4 +222,4 @@ def test_worker_drains_queue_in_background(env: dict[str, str], index: SearchInd
         wait_until(lambda: index.pending() == 0, timeout=5, interval=0.02, what="index queue drained")
     finally:
         worker.stop()
-    assert index.count("records") == DATASET.published_count
+    assert index.count("records") == DATASET.public_count
