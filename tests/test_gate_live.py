@@ -3,6 +3,7 @@ ordinary day, and the drill's default recovery point is one such an account alwa
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,6 +55,7 @@ def test_without_pitr_the_newest_passing_snapshot_is_restored_despite_later_uplo
 ) -> None:
     """Uploads after the nightly snapshot are an ordinary day: a data-loss window, never a refusal."""
     fresh_twin.apply_faults(("pitr-lagging", "nightly-snapshot-running"))
+    time.sleep(1.5)  # longer than the twin's status transitions: the snapshot must still be in progress
     decision = _choose(fresh_twin, tmp_path)
     assert decision.mode == "snapshot"
     assert decision.in_progress, "tonight's snapshot being created is listed, not judged"

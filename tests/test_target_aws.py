@@ -17,6 +17,8 @@ NEEDS_DB = {
     "files_referenced_objects_exist",
     "s3_files_location_is_the_services_bucket",
     "ecs_db_password_authenticates",
+    "search_indices_match_database",
+    "db_alembic_revision_matches_image",
 }
 
 

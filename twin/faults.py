@@ -139,9 +139,16 @@ def _nightly_snapshot_running(twin: Twin) -> None:
     """Tonight's automated snapshot started 4 minutes ago and is still `creating` (an ordinary night)."""
     b = twin.backend("rds")
     at = datetime.now(UTC) - timedelta(minutes=4)
-    snap = b.create_db_snapshot(
-        twin.spec.rds_instance, f"rds:{twin.spec.rds_instance}-{at:%Y-%m-%d-%H-%M}", snapshot_type="automated"
-    )
+    data = twin.rds_data
+    if data is not None:
+        data.lazy_snapshots = True  # no copy and no quick transition to available: it stays in progress
+    try:
+        snap = b.create_db_snapshot(
+            twin.spec.rds_instance, f"rds:{twin.spec.rds_instance}-{at:%Y-%m-%d-%H-%M}", snapshot_type="automated"
+        )
+    finally:
+        if data is not None:
+            data.lazy_snapshots = False
     backdate_snapshot(snap, at)
     snap.status = "creating"
 
