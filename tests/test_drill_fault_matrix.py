@@ -34,7 +34,6 @@ DRILL_UNAFFECTED = ("wrong-db-endpoint", "deployment-failed")
 BREAKS_STEP = {
     "password-mismatch": "restore",
     "s3-access-denied": "storage",
-    "snapshot-stale": "snapshot_gate",
     "cli-entrypoint-bypass": "reindex",
 }
 

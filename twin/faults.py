@@ -619,12 +619,16 @@ def lookup(name: str) -> Fault:
 
 
 # ---- data-plane faults: the database, the bucket, the index ----------------------------------
-def _sql(twin: Twin, statement: str) -> None:
-    """Run SQL on the production database as its master user (what an operator's psql does)."""
+def _sql(twin: Twin, statement: str | tuple[str, ...]) -> None:
+    """Run SQL on the production database as its master user (what an operator's psql does).
+
+    Several statements run in one transaction, in order (a RESTRICT key is checked at once).
+    """
     import psycopg
 
-    with psycopg.connect(twin.db_dsn(twin.spec.rds_instance), autocommit=True) as conn:
-        conn.execute(statement)  # type: ignore[arg-type]
+    with psycopg.connect(twin.db_dsn(twin.spec.rds_instance)) as conn:
+        for one in (statement,) if isinstance(statement, str) else statement:
+            conn.execute(one)  # type: ignore[arg-type]
 
 
 def _oldest_record_files(twin: Twin, limit: int) -> list[tuple[str, str]]:
@@ -698,16 +702,29 @@ PARTIAL_LOSS = 0.1  # above the minimum, beyond the baseline tolerance (2 %)
 
 
 # Every tenth user (none of the admins), and every tenth of the older latest published records.
-DELETE_SOME_USERS = (
-    "DELETE FROM accounts_user WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n "
+# The rows that point at them go first, as a cascading delete would take them (the real schema's
+# keys are RESTRICT: communities_members -> accounts_user, rdm_records_files -> rdm_records_metadata).
+SOME_USERS = (
+    "SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n "
     "FROM accounts_user WHERE id NOT IN (SELECT user_id FROM accounts_userrole)) AS u "
-    f"WHERE n % {round(1 / PARTIAL_LOSS)} = 0)"
+    f"WHERE n % {round(1 / PARTIAL_LOSS)} = 0"
 )
-DELETE_SOME_RECORDS = (
-    "DELETE FROM rdm_records_metadata WHERE id IN (SELECT id FROM (SELECT r.id, row_number() OVER "
+DELETE_SOME_USERS = (
+    f"CREATE TEMP TABLE doomed AS {SOME_USERS}",
+    "DELETE FROM communities_members WHERE user_id IN (SELECT id FROM doomed)",
+    "DELETE FROM accounts_user WHERE id IN (SELECT id FROM doomed)",
+)
+SOME_RECORDS = (
+    "SELECT id FROM (SELECT r.id, row_number() OVER "
     "(ORDER BY r.created) AS n FROM rdm_records_metadata r JOIN rdm_versions_state v ON v.latest_id = r.id "
     f"WHERE r.json IS NOT NULL AND r.deletion_status = 'P') AS p WHERE n % {round(1 / PARTIAL_LOSS)} = 0 "
-    "AND n < (SELECT count(*) FROM rdm_records_metadata) - 50)"
+    "AND n < (SELECT count(*) FROM rdm_records_metadata) - 50"
+)
+DELETE_SOME_RECORDS = (
+    f"CREATE TEMP TABLE doomed AS {SOME_RECORDS}",
+    "DELETE FROM rdm_records_files WHERE record_id IN (SELECT id FROM doomed)",
+    "DELETE FROM rdm_versions_state WHERE latest_id IN (SELECT id FROM doomed)",
+    "DELETE FROM rdm_records_metadata WHERE id IN (SELECT id FROM doomed)",
 )
 
 
@@ -895,9 +912,12 @@ def _snapshot_partial(twin: Twin) -> None:
     assert twin.rds_data is not None, "needs the twin's data plane"
     assert twin.pg is not None, "needs the twin's data plane"
     name = twin.rds_data.snapshot_db(_snapshots(twin, "automated")[0])
-    with psycopg.connect(make_conninfo(twin.pg.superuser_dsn, dbname=name), autocommit=True) as conn:
-        conn.execute(DELETE_SOME_USERS)  # type: ignore[arg-type]
-        conn.execute(DELETE_SOME_RECORDS)  # type: ignore[arg-type]
+    with psycopg.connect(make_conninfo(twin.pg.superuser_dsn, dbname=name)) as conn:
+        for statement in DELETE_SOME_USERS:
+            conn.execute(statement)  # type: ignore[arg-type]
+        conn.execute("DROP TABLE doomed")
+        for statement in DELETE_SOME_RECORDS:
+            conn.execute(statement)  # type: ignore[arg-type]
 
 
 def _snapshot_during_migration(twin: Twin) -> None:
