@@ -77,7 +77,7 @@ def _settings(args: argparse.Namespace) -> Settings:
             raise ConfigError(f"--set {item}", "expected KEY=VALUE")
         cli[key.strip()] = value
     env_file = Path(args.env_file)
-    if args.env_file != ".env" and not env_file.is_file():
+    if args.env_file != ".env" and not env_file.exists():
         raise ConfigError("--env-file", f"no such file {env_file}")
     return load_settings(cli=cli, dotenv_path=env_file)
 
@@ -102,7 +102,6 @@ def _target(settings: Settings) -> Iterator[tuple[Settings, Aws]]:
             site_url=info.site_url,
             db_host=info.db_host,
             db_password=Secret(info.db_password),
-            search_url=info.search_url,
             drill_allowed_accounts=(*settings.drill_allowed_accounts, info.account_id),
         )
         yield pointed, Aws(pointed, StaticCredentials(info.access_key, info.secret_key))

@@ -13,13 +13,13 @@ import pytest
 
 from recovery.drill import engine
 from recovery.drill.context import DrillContext, DrillOptions
+from recovery.drill.scan import scan
 from recovery.drill.steps import BY_NAME, STEPS, provision, redeploy
-from recovery.drill.teardown import scan
 from recovery.errors import StepFailed
 from tests.conftest import SuiteRun, twin_env
 from tests.drill.conftest import DrillEnv, has_data_plane
 from twin.core import Twin
-from twin.faults import RECOVERED
+from twin.faults import CATALOG, RECOVERED
 
 pytestmark = pytest.mark.slow
 
@@ -33,6 +33,11 @@ def data_twin(fresh_twin: Twin) -> Twin:
 def open_drill(twin: Twin, drill_env: DrillEnv) -> DrillContext:
     settings, aws = drill_env(twin)
     return engine.begin(settings, aws, DrillOptions.from_settings(settings, drill_poll_seconds=0.5))
+
+
+def plan_context(twin: Twin, drill_env: DrillEnv) -> DrillContext:
+    settings, aws = drill_env(twin)
+    return engine.begin(settings, aws, DrillOptions.from_settings(settings, plan=True))
 
 
 def test_full_drill_passes_and_leaves_nothing(data_twin: Twin, drill_env: DrillEnv) -> None:
@@ -49,6 +54,12 @@ def test_full_drill_passes_and_leaves_nothing(data_twin: Twin, drill_env: DrillE
     assert all(s["ok"] for s in ctx.state.storage.samples)
     # Every mutating call went through the guard, which refuses any not on this drill's resources.
     assert ctx.aws.guard.mutating_calls()
+    # --plan cannot drift from the drill: every call the drill made is one its plan names.
+    planned = {
+        (c.service, op) for c in engine.plan(plan_context(data_twin, drill_env)) for op in c.operation.split("+")
+    }
+    made = {(c.service, c.operation) for c in ctx.aws.guard.mutating_calls()}
+    assert made - planned == set(), f"calls the plan does not show: {sorted(made - planned)}"
     assert all(ctx.names.owns(t) or "drill-lock" in t for c in ctx.aws.guard.mutating_calls() for t in _targets(c))
 
 
@@ -118,6 +129,8 @@ def test_pytest_drill_files_the_drill_section(twin: Twin, run_suite: Callable[..
     outcomes = {c["id"]: c["outcome"] for c in run.results["checks"]}
     assert outcomes["drill_left_nothing_behind"] == "passed"
     assert run.returncode == 0, run.stdout[-3000:]
+    # PITR is healthy, so the drill restores a point in time: the snapshot-choice check does not apply.
+    assert outcomes.pop("drill_recovery_point_is_newest_snapshot") == "skipped"
     assert set(outcomes.values()) == {"passed"}
     assert drill["rto_seconds"] <= drill["rto_objective_seconds"]
     # Plan §4 step 5: the health suite's §5 checks ran on the recovered copy, not on production.
@@ -137,7 +150,8 @@ def test_recovered_checks_look_at_the_restored_copy(fresh_twin: Twin, run_suite:
     fresh_twin.apply_faults(("empty-snapshot",))
     env = {**twin_env(fresh_twin), "TURATH_DRILL_POLL_SECONDS": "0.5"}
     health = run_suite("-m", "health", env=env)
-    assert health.failing() == set(), health.stdout[-3000:]
+    # Health sees the broken backups (PITR behind, the newest snapshot refused), not the data itself.
+    assert health.failing() == set(CATALOG["empty-snapshot"].health), health.stdout[-3000:]
     run = run_suite("-m", "drill", "-p", "no:randomly", env=env, timeout=300)
     failed = {c["id"]: c for c in run.results["checks"] if c["outcome"] == "failed" and "environment" in c}
     assert {"db_users_present", "db_records_present", "db_admin_user_present"} <= set(failed), run.stdout[-3000:]
