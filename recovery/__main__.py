@@ -33,6 +33,7 @@ from recovery.drill.sweep import DrillAlive, SweepResult, sweep
 from recovery.errors import ConfigError, StepFailed
 from recovery.secrets import redact
 from recovery.settings import Settings, load_settings
+from recovery.tools import cli as tools_cli
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -64,6 +65,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--drill-id", help="sweep this drill whatever its age (never while it is alive)")
     s.add_argument("--older-than-hours", type=float, default=None, help="without --drill-id: age threshold")
     s.add_argument("--apply", action="store_true", help="delete (default: only list)")
+    tools_cli.add_subcommands(sub)
     return p
 
 
@@ -132,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings, aws: Aws) -> int:
+    if (code := tools_cli.run(args, settings, aws)) is not None:
+        return code
     if args.command == "sweep":
         return _sweep(settings, aws, args)
     options = DrillOptions.from_settings(

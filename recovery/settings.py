@@ -234,6 +234,9 @@ class Settings:
     drill_deletion_minutes: float = setting(
         "TURATH_DRILL_DELETION_MINUTES", "30", "longest wait for one teardown deletion", float
     )
+    s3_inventory: str = setting(
+        "TURATH_S3_INVENTORY", "", "S3 Inventory configuration id to read buckets from; empty = list", str
+    )
     search_url: str = setting(
         "TURATH_SEARCH_URL", "", "OpenSearch data-plane URL (in-VPC); empty = the domain's endpoint", str
     )
