@@ -14,13 +14,15 @@ import io
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qs
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from twin.iam import Access, Enforcer, accesses
 
@@ -121,6 +123,8 @@ class RecordingApp:
         self._ops: list[Operation] = []
         self._lock = threading.Lock()
         self.enforcer: Enforcer | None = None
+        # Seconds the Date header of every response is off (a runner with a wrong clock sees this).
+        self.clock_offset = 0.0
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -173,6 +177,14 @@ class RecordingApp:
             self._ops.clear()
 
 
+class _Handler(WSGIRequestHandler):
+    """Werkzeug's handler, with the Date header of every response off by the recorder's clock_offset."""
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        offset = getattr(getattr(self.server, "app", None), "clock_offset", 0.0)
+        return formatdate((time.time() if timestamp is None else timestamp) + offset, usegmt=True)
+
+
 class AwsServer:
     """moto in server mode on 127.0.0.1, in a daemon thread of this process."""
 
@@ -184,7 +196,7 @@ class AwsServer:
         self._thread: threading.Thread | None = None
 
     def start(self) -> str:
-        self._server = make_server("127.0.0.1", self._port, self.recorder, threaded=True)
+        self._server = make_server("127.0.0.1", self._port, self.recorder, threaded=True, request_handler=_Handler)
         server = self._server
         # A short poll interval: stopping the twin should not wait half a second per server.
         self._thread = threading.Thread(
