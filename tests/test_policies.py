@@ -123,7 +123,7 @@ def test_a_missing_action_is_attributed_to_the_file_that_grants_it_or_should() -
         "policies/drill.json",
         True,
     )
-    assert policy_file_for("s3:GetBucketPolicy", "arn:aws:s3:::invenio-default-files", "health") == (
+    assert policy_file_for("s3:GetBucketWebsite", "arn:aws:s3:::invenio-default-files", "health") == (
         "policies/health.json",
         False,
     )

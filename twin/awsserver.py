@@ -146,6 +146,8 @@ class RecordingApp:
                         "The security token included in the request is invalid.",
                     )
                 refused = principal.denial(op.accesses)
+                if refused is not None and _missing_bucket(refused, enforcer.account):
+                    refused = None  # S3 answers NoSuchBucket (404) before it judges permissions
                 if refused is not None:
                     op = dataclasses.replace(op, principal=principal.name, denied=refused)
                     with self._lock:
@@ -243,6 +245,16 @@ def _error(start_response: Callable[..., Any], op: Operation, code: str, message
         headers = [("Content-Type", "text/xml")]
     start_response(status, [*headers, ("Content-Length", str(len(body)))])
     return [body]
+
+
+def _missing_bucket(access: Access, account: str) -> bool:
+    """A read or delete on a bucket that does not exist (a create is judged: it makes the bucket)."""
+    if not access.resource.startswith("arn:aws:s3:::") or access.action == "s3:CreateBucket":
+        return False
+    from moto.backends import get_backend
+
+    bucket = access.resource.removeprefix("arn:aws:s3:::").split("/", 1)[0]
+    return bucket not in get_backend("s3")[account]["aws"].buckets
 
 
 def _xml(text: str) -> bytes:
