@@ -81,6 +81,7 @@ def iam_action(signing_name: str, operation: str) -> str:
     return f"{prefix}:{operation}"
 
 
+@cache
 def _pattern(text: str, case: bool) -> re.Pattern[str]:
     """IAM wildcards: `*` any run of characters, `?` exactly one; nothing else is special."""
     body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text)
