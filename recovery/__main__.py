@@ -75,7 +75,7 @@ def _settings(args: argparse.Namespace) -> Settings:
             raise ConfigError(f"--set {item}", "expected KEY=VALUE")
         cli[key.strip()] = value
     env_file = Path(args.env_file)
-    if args.env_file != ".env" and not env_file.is_file():
+    if args.env_file != ".env" and not env_file.exists():
         raise ConfigError("--env-file", f"no such file {env_file}")
     return load_settings(cli=cli, dotenv_path=env_file)
 

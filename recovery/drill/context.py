@@ -144,6 +144,7 @@ class Timeouts:
     """How long each wait may take, from documented AWS durations (not the RTO objective).
 
     A slow recovery is the RTO check's verdict; a wait only fails when something is stuck.
+    The long ones are settings (TURATH_DRILL_*_MINUTES).
     """
 
     restore: float = 5400.0  # RDS restores of large instances: up to 90 min
@@ -153,6 +154,15 @@ class Timeouts:
     db_login: float = 900.0  # DNS of a new endpoint and security groups settle within minutes
     one_off: float = 1800.0
     reindex: float = 3600.0
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> Timeouts:
+        return cls(
+            restore=s.drill_restore_minutes * 60,
+            rollout=s.drill_rollout_minutes * 60,
+            load_balancer=s.drill_load_balancer_minutes * 60,
+            deletion=s.drill_deletion_minutes * 60,
+        )
 
 
 T = TypeVar("T")

@@ -20,7 +20,15 @@ from recovery.aws import rds as rds_api
 from recovery.aws.session import Aws
 from recovery.drill import diagnosis, lock, preflight, teardown
 from recovery.drill.clock import TEARDOWN, DrillClock
-from recovery.drill.context import DrillAws, DrillContext, DrillOptions, PlannedCall, check_account, make_guard
+from recovery.drill.context import (
+    DrillAws,
+    DrillContext,
+    DrillOptions,
+    PlannedCall,
+    Timeouts,
+    check_account,
+    make_guard,
+)
 from recovery.drill.guard import Guard
 from recovery.drill.ledger import Ledger, latest_ledger, ledger_path
 from recovery.drill.naming import DrillNames, new_drill_id, validate_drill_id
@@ -72,7 +80,16 @@ def begin(settings: Settings, aws: Aws, options: DrillOptions, account: str | No
     clock = DrillClock(settings.rto_seconds, settings.rpo_seconds)
     state = DrillState.from_dict(ledger.state)
     clock.restore_phases(state.phases)
-    ctx = DrillContext(settings, DrillAws(aws, guard), names, ledger, clock, options, state=state)
+    ctx = DrillContext(
+        settings,
+        DrillAws(aws, guard),
+        names,
+        ledger,
+        clock,
+        options,
+        state=state,
+        timeouts=Timeouts.from_settings(settings),
+    )
     check_account(account if account is not None else aws.account_id(), options.drill_allowed_accounts)
     findings = preflight.validate(
         settings,
@@ -136,6 +153,12 @@ def summary(ctx: DrillContext) -> dict[str, Any]:
         "unchecked": list(ctx.state.unchecked),
         "kept": ctx.options.keep,
         "site_url": ctx.state.environment.site_url if ctx.state.environment else None,
+        # What a recovery deploys differs from what runs today (a revision awaits deployment).
+        "deploys_newer_revision": [
+            {"service": name, "running": svc.running, "deployed_by_recovery": svc.source}
+            for name, svc in (ctx.state.environment.services.items() if ctx.state.environment else [])
+            if svc.running and svc.source and svc.running != svc.source
+        ],
         "failed_step": failed.step if failed else None,
         "failure": vars(failed) if failed else None,
         "ledger": str(ctx.ledger.path),

@@ -64,9 +64,15 @@ def name_problems(s: Settings, names: DrillNames, storage: str) -> list[ConfigEr
         out.append(ConfigError(setting, f"the drill's {kind} name {name!r} {rule}; choose a shorter or simpler prefix"))
 
     elb = [names.name("alb"), *(names.name(f"tg-{r}") for r in ("ui", "api"))]
-    for name in elb:
-        if len(name) > ELB_NAME_MAX:
-            bad("ELBv2", name, f"has {len(name)} characters, over the limit of {ELB_NAME_MAX}")
+    long = [f"{n!r} ({len(n)})" for n in elb if len(n) > ELB_NAME_MAX]
+    if long:
+        out.append(
+            ConfigError(
+                setting,
+                f"the drill's ELBv2 names exceed {ELB_NAME_MAX} characters: {', '.join(long)}; the prefix may "
+                f"have at most {ELB_NAME_MAX - len(names.name('tg-api')) + len(names.prefix)} characters",
+            )
+        )
     if not RDS_ID.match(names.db_instance):
         bad("RDS instance", names.db_instance, "is not 1-63 letters, digits or single hyphens starting with a letter")
     ecs_names = [names.cluster, *(names.service(x) for x in s.ecs_services)]
@@ -91,7 +97,7 @@ def collision_problems(s: Settings, names: DrillNames) -> list[ConfigError]:
         "TURATH_FILES_BUCKET": [s.files_bucket],
         "TURATH_LOG_GROUP": [s.log_group] if s.log_group else [],
     }
-    drill_names = {names.cluster, names.db_instance, names.files_bucket, names.load_balancer}
+    drill_names = {names.cluster, names.db_instance, names.files_bucket, names.name("alb")}
     drill_names |= {names.service(x) for x in s.ecs_services} | {names.log_group(x) for x in s.ecs_services}
     for setting, values in production.items():
         for value in values:

@@ -55,12 +55,17 @@ class RecoveryPoint:
 
 @dataclass
 class DrillService:
-    """One drill service: its name, the revision it runs, its target group, production's source revision."""
+    """One drill service: its name, the revision it runs, its target group, production's source revision.
+
+    `source` is the revision a recovery would deploy (the family's latest registered); `running`
+    is what production runs now. They differ while a registered revision awaits its deployment.
+    """
 
     name: str
     task_definition: str
     target_group: str | None = None
     source: str = ""
+    running: str = ""
 
 
 @dataclass

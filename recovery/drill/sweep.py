@@ -24,7 +24,8 @@ from recovery.drill.context import DrillAws, make_guard
 from recovery.drill.guard import Guard
 from recovery.drill.ledger import DONE, Ledger, ledger_path
 from recovery.drill.naming import DrillNames, validate_drill_id
-from recovery.drill.teardown import Deleter, Found, add_found, order_of, scan, search_api, search_gone_reason
+from recovery.drill.scan import Found, scan, search_api, search_gone_reason
+from recovery.drill.teardown import Deleter, add_found, order_of
 from recovery.errors import RecoveryError
 from recovery.settings import Settings
 from recovery.timeutil import iso, utcnow, wait_until

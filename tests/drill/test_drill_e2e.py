@@ -13,8 +13,8 @@ import pytest
 
 from recovery.drill import engine
 from recovery.drill.context import DrillContext, DrillOptions
+from recovery.drill.scan import scan
 from recovery.drill.steps import BY_NAME, STEPS, provision, redeploy
-from recovery.drill.teardown import scan
 from recovery.errors import StepFailed
 from tests.conftest import SuiteRun, twin_env
 from tests.drill.conftest import DrillEnv, has_data_plane
@@ -35,6 +35,11 @@ def open_drill(twin: Twin, drill_env: DrillEnv) -> DrillContext:
     return engine.begin(settings, aws, DrillOptions.from_settings(settings, drill_poll_seconds=0.5))
 
 
+def plan_context(twin: Twin, drill_env: DrillEnv) -> DrillContext:
+    settings, aws = drill_env(twin)
+    return engine.begin(settings, aws, DrillOptions.from_settings(settings, plan=True))
+
+
 def test_full_drill_passes_and_leaves_nothing(data_twin: Twin, drill_env: DrillEnv) -> None:
     ctx = open_drill(data_twin, drill_env)
     result = engine.run_drill(ctx)
@@ -49,6 +54,12 @@ def test_full_drill_passes_and_leaves_nothing(data_twin: Twin, drill_env: DrillE
     assert all(s["ok"] for s in ctx.state.storage.samples)
     # Every mutating call went through the guard, which refuses any not on this drill's resources.
     assert ctx.aws.guard.mutating_calls()
+    # --plan cannot drift from the drill: every call the drill made is one its plan names.
+    planned = {
+        (c.service, op) for c in engine.plan(plan_context(data_twin, drill_env)) for op in c.operation.split("+")
+    }
+    made = {(c.service, c.operation) for c in ctx.aws.guard.mutating_calls()}
+    assert made - planned == set(), f"calls the plan does not show: {sorted(made - planned)}"
     assert all(ctx.names.owns(t) or "drill-lock" in t for c in ctx.aws.guard.mutating_calls() for t in _targets(c))
 
 

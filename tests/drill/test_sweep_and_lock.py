@@ -16,8 +16,8 @@ from recovery.drill.context import DrillOptions
 from recovery.drill.lock import LockHeld
 from recovery.drill.naming import DrillNames
 from recovery.drill.preflight import InvalidDrill
+from recovery.drill.scan import scan
 from recovery.drill.sweep import DrillAlive, sweep
-from recovery.drill.teardown import scan
 from recovery.timeutil import iso
 from tests.drill.conftest import DrillEnv
 from twin.core import Twin

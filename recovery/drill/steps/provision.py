@@ -30,6 +30,7 @@ from botocore.exceptions import ClientError
 
 from recovery.aws import ecs as ecs_api
 from recovery.drill.context import DrillContext, PlannedCall
+from recovery.drill.ecsops import wait_waiter
 from recovery.drill.naming import DrillNames
 from recovery.drill.state import DrillEnvironment, DrillService
 from recovery.errors import StepFailed
@@ -110,10 +111,42 @@ def running_task_definition(svc: dict[str, Any]) -> str:
     return str(chosen["taskDefinition"] if chosen else svc["taskDefinition"])
 
 
+FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+
+
+def recovery_task_definition(ecs: Any, svc: dict[str, Any]) -> tuple[str, str]:
+    """(what a recovery deploys, what runs now): the newest ACTIVE revision of the running family.
+
+    Plan §4 steps 2.3-2.4 (terraform apply, then a deployment of the new revisions) roll out the
+    family's latest registered revision, not the one running today: the drill tests that one, so
+    a broken revision registered but not yet deployed fails the drill before the bad day.
+    """
+    running = running_task_definition(svc)
+    family = ecs_api.family_and_revision(running)[0]
+    return ecs_api.latest_active_revision(ecs, family), running
+
+
 def _launch(svc: dict[str, Any]) -> dict[str, Any]:
-    if svc.get("capacityProviderStrategy"):
-        return {"capacityProviderStrategy": svc["capacityProviderStrategy"]}
+    """How production's service launches: its capacity-provider strategy, else its launch type.
+
+    An Auto Scaling group capacity provider belongs to one cluster and cannot serve the drill's,
+    so a strategy naming one becomes FARGATE (the task definitions must be Fargate-compatible).
+    """
+    strategy = svc.get("capacityProviderStrategy") or []
+    if strategy and all(item.get("capacityProvider") in FARGATE_PROVIDERS for item in strategy):
+        return {"capacityProviderStrategy": strategy}
+    if strategy:
+        log.warning("production's strategy names cluster-bound capacity providers: the drill uses FARGATE")
+        return {"launchType": "FARGATE"}
     return {"launchType": svc.get("launchType") or "FARGATE"}
+
+
+def cluster_capacity(launches: list[dict[str, Any]]) -> dict[str, Any]:
+    """CreateCluster parameters: ECS rejects a strategy whose providers are not on the cluster."""
+    providers = sorted(
+        {i["capacityProvider"] for launch in launches for i in launch.get("capacityProviderStrategy", [])}
+    )
+    return {"capacityProviders": providers} if providers else {}
 
 
 # ---- network: production's load balancer, else the services' own, else the default VPC -----------
@@ -205,13 +238,24 @@ def provision_ecs_clone(ctx: DrillContext) -> DrillEnvironment:
     s, names = ctx.settings, ctx.names
     ecs, elb, logs = ctx.client("ecs"), ctx.client("elbv2"), ctx.client("logs")
     prod = ecs_api.describe_services(ecs, s.ecs_cluster, s.ecs_services)
-    prod_tds = {name: ecs_api.describe_task_definition(ecs, running_task_definition(svc)) for name, svc in prod.items()}
+    revisions = {name: recovery_task_definition(ecs, svc) for name, svc in prod.items()}
+    prod_tds = {name: ecs_api.describe_task_definition(ecs, latest) for name, (latest, _) in revisions.items()}
+    for name, (latest, running) in revisions.items():
+        if latest != running:
+            log.warning(
+                "%s runs %s but a recovery would deploy %s (the latest registered): the drill tests %s",
+                name,
+                ecs_api.short(running),
+                ecs_api.short(latest),
+                ecs_api.short(latest),
+            )
     net = _network(ctx, prod)
     env = DrillEnvironment(provisioner="ecs-clone", cluster=names.cluster, network=net["awsvpc"])
     ctx.state.environment = env
 
     entry = ctx.record("ecs-cluster", names.cluster, STEP)
-    ecs.create_cluster(clusterName=names.cluster, tags=names.ecs_tags())
+    capacity = cluster_capacity([_launch(svc) for svc in prod.values()])
+    ecs.create_cluster(clusterName=names.cluster, tags=names.ecs_tags(), **capacity)
     ctx.ledger.created(entry)
 
     for service in s.ecs_services:
@@ -239,6 +283,14 @@ def provision_ecs_clone(ctx: DrillContext) -> DrillEnvironment:
             Tags=names.tag_list(),
         )["LoadBalancers"][0]
         ctx.ledger.created(entry, arn=lb["LoadBalancerArn"])
+        wait_waiter(
+            elb,
+            "load_balancer_available",
+            what=f"load balancer {names.load_balancer} active",
+            timeout=ctx.timeouts.load_balancer,
+            max_delay=ctx.options.drill_poll_seconds,
+            LoadBalancerArns=[lb["LoadBalancerArn"]],
+        )
         site_url = f"http://{lb['DNSName']}"
         env.load_balancer = {"arn": lb["LoadBalancerArn"], "dns": lb["DNSName"]}
         for service in web:
@@ -324,6 +376,7 @@ def provision_ecs_clone(ctx: DrillContext) -> DrillEnvironment:
             task_definition=arn,
             target_group=tg_arn,
             source=prod_tds[service]["taskDefinitionArn"],  # production's revision it clones (diagnosis)
+            running=revisions[service][1],
         )
         env.launch = _launch(prod[service])
         ctx.save()
@@ -417,7 +470,10 @@ def planned(ctx: DrillContext) -> list[PlannedCall]:
     if ctx.options.provisioner == "terraform":
         return [PlannedCall(NAME, "terraform", "apply", n.terraform_workspace, f"in {ctx.options.terraform_dir}")]
     calls = [PlannedCall(NAME, "ecs", "CreateCluster", n.cluster)]
-    calls += [PlannedCall(NAME, "logs", "CreateLogGroup", n.log_group(svc)) for svc in s.ecs_services]
+    calls += [
+        PlannedCall(NAME, "logs", "CreateLogGroup+PutRetentionPolicy", n.log_group(svc), "7 days")
+        for svc in s.ecs_services
+    ]
     if s.web_services:
         calls.append(PlannedCall(NAME, "elbv2", "CreateLoadBalancer", n.load_balancer))
         roles = sorted({_role(w) for w in s.web_services})

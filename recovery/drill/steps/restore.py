@@ -71,14 +71,18 @@ def restore_call(ctx: DrillContext, point: RecoveryPoint, production: dict[str, 
 
 
 def production_password(ctx: DrillContext) -> tuple[Secret, str]:
-    """RDS_DB_PASSWORD of the task definition production's web service runs (plan 2.5), and that revision."""
-    from recovery.drill.steps.provision import running_task_definition
+    """RDS_DB_PASSWORD of the revision a recovery deploys for production's web service (plan 2.5, 4 2.4).
+
+    That is the family's latest registered revision (what terraform apply + a deployment roll
+    out), so a stale password registered but not yet deployed fails here, before the bad day.
+    """
+    from recovery.drill.steps.provision import recovery_task_definition
 
     s = ctx.settings
     ecs = ctx.client("ecs")
     service = (s.web_services or s.ecs_services)[0]
     svc = ecs_api.describe_services(ecs, s.ecs_cluster, (service,))[service]
-    arn = running_task_definition(svc)
+    arn = recovery_task_definition(ecs, svc)[0]
     env = ecs_api.container_env(ecs_api.describe_task_definition(ecs, arn), s.app_container) or {}
     raw = env.pop("RDS_DB_PASSWORD", "")
     if not raw:
