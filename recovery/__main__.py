@@ -100,7 +100,6 @@ def _target(settings: Settings) -> Iterator[tuple[Settings, Aws]]:
             site_url=info.site_url,
             db_host=info.db_host,
             db_password=Secret(info.db_password),
-            search_url=info.search_url,
             drill_allowed_accounts=(*settings.drill_allowed_accounts, info.account_id),
         )
         yield pointed, Aws(pointed, StaticCredentials(info.access_key, info.secret_key))

@@ -269,7 +269,6 @@ def test_missing_drill_action_fails_its_step_with_the_line(
         "target": "aws",
         "reports_dir": str(tmp_path),
         "drill_allowed_accounts": fresh_twin.info.account_id,
-        "search_url": fresh_twin.info.search_url,
     }
     settings = load_settings(cli=cli, environ={}, dotenv_path=None)
     aws = Aws(settings, StaticCredentials(fresh_twin.info.access_key, fresh_twin.info.secret_key))

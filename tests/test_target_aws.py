@@ -15,7 +15,10 @@ NEEDS_DB = {
     "search_query_finds_known_record",
     "site_record_file_downloads_with_checksum",
     "files_referenced_objects_exist",
+    "s3_files_location_is_the_services_bucket",
     "ecs_db_password_authenticates",
+    "search_indices_match_database",
+    "db_alembic_revision_matches_image",
 }
 
 

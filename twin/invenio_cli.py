@@ -197,6 +197,8 @@ class _Invocation:
             "communities": "SELECT id FROM communities_metadata WHERE json IS NOT NULL",
             "records": "SELECT id FROM rdm_records_metadata WHERE json IS NOT NULL",
             "drafts": "SELECT id FROM rdm_drafts_metadata WHERE json IS NOT NULL",
+            "members": "SELECT id FROM communities_members WHERE json IS NOT NULL",
+            "requests": "SELECT id FROM request_metadata WHERE json IS NOT NULL",
         }
         with self.db() as conn:
             ids = {kind: [str(r[0]) for r in conn.execute(queries[kind]).fetchall()] for kind in kinds}
@@ -207,7 +209,7 @@ class _Invocation:
             self.out.append(f"Queued {len(ids[kind])} {kind} for reindexing")
 
     def rebuild_all(self, args: list[str]) -> None:
-        self._reindex(["users", "communities", "records", "drafts"])
+        self._reindex(["users", "communities", "members", "records", "drafts", "requests"])
         self.out.append("Reindexing finished (indexing continues in the background workers)")
 
     def rebuild_records(self, args: list[str]) -> None:
@@ -235,9 +237,9 @@ class _Invocation:
                     2, f"Error: Error creating user. {{'email': ['{email} is already associated with an account.']}}"
                 )
             row = conn.execute(
-                "INSERT INTO accounts_user (email, password, active, confirmed_at, created, updated) "
+                "INSERT INTO accounts_user (email, password, active, confirmed_at, created, updated, version_id) "
                 "VALUES (%s, %s, %s, CASE WHEN %s THEN timezone('utc', now()) END, "
-                "timezone('utc', now()), timezone('utc', now())) RETURNING id",
+                "timezone('utc', now()), timezone('utc', now()), 1) RETURNING id",
                 (email, hash_password(password), active, confirm),
             ).fetchone()
         self.out.append("User created successfully.")
@@ -259,7 +261,8 @@ class _Invocation:
                     f'constraint "accounts_role_name_key" (name)=({name})',
                 )
             conn.execute(
-                "INSERT INTO accounts_role (id, name, description) VALUES (%s, %s, %s)",
+                "INSERT INTO accounts_role (id, name, description, created, updated, version_id, is_managed) "
+                "VALUES (%s, %s, %s, timezone('utc', now()), timezone('utc', now()), 1, true)",
                 (name, name, opts.get("--description") or opts.get("-d")),
             )
         self.out.append("Role created successfully.")
@@ -284,24 +287,34 @@ class _Invocation:
         self.out.append(f'Role "{role}" added to user "{email}" successfully.')
 
     def access_allow(self, args: list[str]) -> None:
+        """`invenio access allow ACTION role ROLE` or `... user EMAIL` (a direct grant)."""
         positional, _ = _parse(args, valued={"--argument", "-a"})
-        if len(positional) != 3 or positional[1] != "role":
-            raise CommandFailed(2, "Usage: invenio access allow ACTION role ROLE", "Error: Missing command.")
-        action, _, role = positional
+        if len(positional) != 3 or positional[1] not in {"role", "user"}:
+            raise CommandFailed(
+                2, "Usage: invenio access allow ACTION [role ROLE|user EMAIL]", "Error: Missing command."
+            )
+        action, kind, name = positional
         with self.db() as conn:
-            found = conn.execute("SELECT id FROM accounts_role WHERE name = %s", (role,)).fetchone()
-            if found is None:
-                raise CommandFailed(2, f"Error: Invalid value for 'ROLE': Role '{role}' does not exist.")
+            if kind == "role":
+                found = conn.execute("SELECT id FROM accounts_role WHERE name = %s", (name,)).fetchone()
+                if found is None:
+                    raise CommandFailed(2, f"Error: Invalid value for 'ROLE': Role '{name}' does not exist.")
+                table, column = "access_actionsroles", "role_id"
+            else:
+                found = conn.execute("SELECT id FROM accounts_user WHERE lower(email) = lower(%s)", (name,)).fetchone()
+                if found is None:
+                    raise CommandFailed(2, f"Error: Invalid value for 'USER': User {name} does not exist.")
+                table, column = "access_actionsusers", "user_id"
             exists = conn.execute(
-                "SELECT 1 FROM access_actionsroles WHERE action = %s AND role_id = %s AND NOT exclude",
+                f"SELECT 1 FROM {table} WHERE action = %s AND {column} = %s AND NOT exclude",  # type: ignore[arg-type]
                 (action, found[0]),
             ).fetchone()
             if not exists:
                 conn.execute(
-                    "INSERT INTO access_actionsroles (action, exclude, role_id) VALUES (%s, false, %s)",
+                    f"INSERT INTO {table} (action, exclude, {column}) VALUES (%s, false, %s)",  # type: ignore[arg-type]
                     (action, found[0]),
                 )
-        self.out.append(f"Allowed {action} to role {role}")
+        self.out.append(f"Allowed {action} to {kind} {name}")
 
     def alembic_upgrade(self, args: list[str]) -> None:
         with self.db() as conn:

@@ -51,21 +51,42 @@ def _utc(value: Any) -> datetime:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
+# The database as of %(t)s: rows created later never existed, changes made later never happened.
+# Ordered for InvenioRDM's foreign keys (most are ON DELETE RESTRICT).
 PRUNE_SQL = """
 DELETE FROM rdm_records_files WHERE created > %(t)s;
+UPDATE rdm_versions_state SET next_draft_id = NULL
+  WHERE next_draft_id IN (SELECT id FROM rdm_drafts_metadata WHERE created > %(t)s);
+UPDATE rdm_versions_state v SET (latest_id, latest_index) = (
+    SELECT r.id, r.index FROM rdm_records_metadata r WHERE r.parent_id = v.parent_id AND r.created <= %(t)s
+    ORDER BY r.index DESC LIMIT 1);
 DELETE FROM rdm_records_metadata WHERE created > %(t)s;
 DELETE FROM rdm_drafts_metadata WHERE created > %(t)s;
+DELETE FROM pidstore_pid WHERE created > %(t)s;
+DELETE FROM files_object o WHERE created > %(t)s
+  AND NOT EXISTS (SELECT 1 FROM rdm_records_files rf WHERE rf.object_version_id = o.version_id);
 DELETE FROM files_files f WHERE created > %(t)s
-  AND NOT EXISTS (SELECT 1 FROM rdm_records_files rf WHERE rf.file_id = f.id);
+  AND NOT EXISTS (SELECT 1 FROM files_object o WHERE o.file_id = f.id);
+DELETE FROM files_bucket b WHERE created > %(t)s
+  AND NOT EXISTS (SELECT 1 FROM files_object o WHERE o.bucket_id = b.id)
+  AND NOT EXISTS (SELECT 1 FROM rdm_records_metadata r WHERE r.bucket_id = b.id)
+  AND NOT EXISTS (SELECT 1 FROM rdm_drafts_metadata d WHERE d.bucket_id = b.id);
+DELETE FROM rdm_versions_state WHERE latest_id IS NULL AND next_draft_id IS NULL;
+DELETE FROM rdm_parents_metadata p WHERE created > %(t)s
+  AND NOT EXISTS (SELECT 1 FROM rdm_versions_state v WHERE v.parent_id = p.id)
+  AND NOT EXISTS (SELECT 1 FROM rdm_records_metadata r WHERE r.parent_id = p.id)
+  AND NOT EXISTS (SELECT 1 FROM rdm_drafts_metadata d WHERE d.parent_id = p.id);
 DELETE FROM communities_metadata WHERE created > %(t)s;
+DELETE FROM access_actionsusers WHERE user_id IN (SELECT id FROM accounts_user WHERE created > %(t)s);
+DELETE FROM accounts_userrole WHERE user_id IN (SELECT id FROM accounts_user WHERE created > %(t)s);
 DELETE FROM accounts_user WHERE created > %(t)s;
-UPDATE rdm_versions_state v SET latest_id = (
-    SELECT r.id FROM rdm_records_metadata r WHERE r.parent_id = v.parent_id ORDER BY r.index DESC LIMIT 1);
-DELETE FROM rdm_versions_state WHERE latest_id IS NULL;
+UPDATE rdm_records_metadata SET deletion_status = 'P', json = json - 'tombstone'
+  WHERE deletion_status = 'D' AND updated > %(t)s;
 UPDATE rdm_records_metadata SET updated = %(t)s WHERE updated > %(t)s;
 UPDATE rdm_drafts_metadata SET updated = %(t)s WHERE updated > %(t)s;
 UPDATE accounts_user SET updated = %(t)s WHERE updated > %(t)s;
-UPDATE files_files SET updated = %(t)s WHERE updated > %(t)s;
+UPDATE files_object SET updated = %(t)s WHERE updated > %(t)s;
+UPDATE files_files SET updated = %(t)s, last_check_at = NULL, last_check = NULL WHERE updated > %(t)s;
 """
 
 

@@ -43,6 +43,7 @@ from twin.invenio_cli import (
     search_key,
     uri_password,
 )
+from twin.invenio_db import RECORD_BY_RECID_SQL, RECORD_FILES_SQL
 from twin.search import IndexNotFoundError, SearchIndex
 
 log = logging.getLogger(__name__)
@@ -380,8 +381,8 @@ class _Handler:
             if error:
                 return _html("Sign up", _SIGNUP_FORM.format(error=f"<p class='error'>{error}</p>"))
             conn.execute(
-                "INSERT INTO accounts_user (email, username, password, active, confirmed_at, created, updated) "
-                "VALUES (%s, %s, %s, true, NULL, timezone('utc', now()), timezone('utc', now()))",
+                "INSERT INTO accounts_user (email, username, password, active, confirmed_at, created, updated, "
+                "version_id) VALUES (%s, %s, %s, true, NULL, timezone('utc', now()), timezone('utc', now()), 1)",
                 (email, username, hash_password(password)),
             )
         self.app._log(self.service, f"User {email} registered")
@@ -485,10 +486,7 @@ class _Handler:
 
     def _record(self, recid: str) -> dict[str, Any] | None:
         with self.db() as conn:
-            row = conn.execute(
-                "SELECT id, recid, json, deletion_status, created, updated FROM rdm_records_metadata WHERE recid = %s",
-                (recid,),
-            ).fetchone()
+            row = conn.execute(RECORD_BY_RECID_SQL, (recid,)).fetchone()
         if row is None or row["json"] is None or row["deletion_status"] != "P":
             return None
         return row
@@ -514,15 +512,10 @@ class _Handler:
 
     def _files(self, recid: str, key: str | None = None) -> list[dict[str, Any]] | None:
         with self.db() as conn:
-            record = conn.execute(
-                "SELECT id, json, deletion_status FROM rdm_records_metadata WHERE recid = %s", (recid,)
-            ).fetchone()
+            record = conn.execute(RECORD_BY_RECID_SQL, (recid,)).fetchone()
             if record is None or record["json"] is None or record["deletion_status"] != "P":
                 return None
-            sql = (
-                "SELECT rf.key, ff.uri, ff.size, ff.checksum, ff.created, ff.updated FROM rdm_records_files rf "
-                "JOIN files_files ff ON ff.id = rf.file_id WHERE rf.record_id = %s"
-            )
+            sql = RECORD_FILES_SQL
             params: tuple[Any, ...] = (record["id"],)
             if key is not None:
                 sql += " AND rf.key = %s"

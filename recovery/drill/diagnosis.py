@@ -115,7 +115,8 @@ def one_off_failed(ctx: DrillContext, service: DrillService, result: dict[str, A
         f"`{result.get('command')}` in one-off task {task} of {ecs_api.short(td_arn)} (a clone of {source}) "
         f"exited with {result.get('exit_code')}: {error.strip()}"
     )
-    bypassed = not any(ENTRYPOINT in part for part in entry)
+    # No entryPoint is the image's own, which is the script (plan 2.5): not a bypass.
+    bypassed = bool(entry) and not any(ENTRYPOINT in part for part in entry)
     if bypassed:
         cause = (
             f"the container's entryPoint is {json.dumps(entry) if entry else 'the image default'}, so {ENTRYPOINT} "

@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from recovery.aws import ecs as ecs_api
-from recovery.aws.search import SearchApi, SearchUnavailable, domain_endpoint
+from recovery.aws.opensearch import SearchApi, Unreachable, domain_endpoint
 from recovery.aws.session import Aws, error_code
 from recovery.drill import lock
 from recovery.drill.ledger import Entry
@@ -30,21 +30,33 @@ Clients = Callable[[str], Any]
 
 
 # ---- the search service ---------------------------------------------------------------------
-def search_api(aws: Aws, settings: Settings) -> SearchApi | None:
-    """The search data plane, or None when the domain does not exist (then no index can)."""
-    if settings.search_url:
-        return SearchApi(aws, settings.search_url)
+def _endpoint(aws: Aws, settings: Settings) -> str:
+    """The domain's endpoint; NotFound when the domain does not exist (or is being deleted)."""
     try:
-        url = domain_endpoint(aws.client("opensearch"), settings.opensearch_domain)
+        status = aws.client("opensearch").describe_domain(DomainName=settings.opensearch_domain)["DomainStatus"]
+    except ClientError as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            raise NotFound(f"OpenSearch domain {settings.opensearch_domain} does not exist") from None
+        raise
+    if status.get("Deleted"):
+        raise NotFound(f"OpenSearch domain {settings.opensearch_domain} is being deleted")
+    return domain_endpoint(aws.client("opensearch"), settings.opensearch_domain)
+
+
+def search_api(aws: Aws, settings: Settings) -> SearchApi | None:
+    """The search data plane (TURATH_SEARCH_URL, else the domain's endpoint), or None when the
+    domain does not exist (then no index can)."""
+    try:
+        endpoint = settings.search_url or _endpoint(aws, settings)
     except NotFound:
         return None
-    return SearchApi(aws, url) if url else None
+    return SearchApi(endpoint, aws.session.get_credentials(), settings.region, settings.verify_tls)
 
 
 def search_gone_reason(aws: Aws, settings: Settings) -> str:
     """Why no index can exist ('' if the domain exists)."""
     try:
-        domain_endpoint(aws.client("opensearch"), settings.opensearch_domain)
+        _endpoint(aws, settings)
     except NotFound as exc:
         return f"search indices not checked: {exc}, so no index can exist"
     return ""
@@ -222,7 +234,7 @@ def scan(
                 did = drill_id_of(index.name, prefix)
                 if did:
                     out.found.append(Found("search-indices", index.name, did, None, {"docs": index.docs}))
-        except SearchUnavailable as exc:
+        except Unreachable as exc:
             out.unchecked.append(f"search indices not checked: {exc}")
     return out
 

@@ -22,7 +22,7 @@ from typing import Any
 from botocore.exceptions import ClientError, WaiterError
 
 from recovery.aws import ecs as ecs_api
-from recovery.aws.search import SearchApi
+from recovery.aws.opensearch import SearchApi
 from recovery.aws.session import error_code
 from recovery.drill import lock
 from recovery.drill.context import DrillContext, PlannedCall

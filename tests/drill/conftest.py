@@ -25,7 +25,6 @@ def drill_env(tmp_path: Path) -> DrillEnv:
             "target": "aws",
             "reports_dir": str(tmp_path),
             "drill_allowed_accounts": twin.info.account_id,
-            "search_url": twin.info.search_url,
             **values,
         }
         settings = load_settings(cli=cli, environ={}, dotenv_path=None)

@@ -19,7 +19,7 @@ from recovery.errors import StepFailed
 from tests.conftest import SuiteRun, twin_env
 from tests.drill.conftest import DrillEnv, has_data_plane
 from twin.core import Twin
-from twin.faults import RECOVERED
+from twin.faults import CATALOG, RECOVERED
 
 pytestmark = pytest.mark.slow
 
@@ -129,6 +129,8 @@ def test_pytest_drill_files_the_drill_section(twin: Twin, run_suite: Callable[..
     outcomes = {c["id"]: c["outcome"] for c in run.results["checks"]}
     assert outcomes["drill_left_nothing_behind"] == "passed"
     assert run.returncode == 0, run.stdout[-3000:]
+    # PITR is healthy, so the drill restores a point in time: the snapshot-choice check does not apply.
+    assert outcomes.pop("drill_recovery_point_is_newest_snapshot") == "skipped"
     assert set(outcomes.values()) == {"passed"}
     assert drill["rto_seconds"] <= drill["rto_objective_seconds"]
     # Plan §4 step 5: the health suite's §5 checks ran on the recovered copy, not on production.
@@ -148,7 +150,8 @@ def test_recovered_checks_look_at_the_restored_copy(fresh_twin: Twin, run_suite:
     fresh_twin.apply_faults(("empty-snapshot",))
     env = {**twin_env(fresh_twin), "TURATH_DRILL_POLL_SECONDS": "0.5"}
     health = run_suite("-m", "health", env=env)
-    assert health.failing() == set(), health.stdout[-3000:]
+    # Health sees the broken backups (PITR behind, the newest snapshot refused), not the data itself.
+    assert health.failing() == set(CATALOG["empty-snapshot"].health), health.stdout[-3000:]
     run = run_suite("-m", "drill", "-p", "no:randomly", env=env, timeout=300)
     failed = {c["id"]: c for c in run.results["checks"] if c["outcome"] == "failed" and "environment" in c}
     assert {"db_users_present", "db_records_present", "db_admin_user_present"} <= set(failed), run.stdout[-3000:]

@@ -20,10 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from recovery.aws.search import SearchApi
 from recovery.aws.session import Aws, StaticCredentials
 from recovery.drill import lock
-from recovery.drill.scan import scan
+from recovery.drill.scan import scan, search_api
 from recovery.settings import load_settings
 from tests.conftest import ROOT, clean_env
 
@@ -112,7 +111,8 @@ def test_sigkill_then_sweep_from_elsewhere_leaves_nothing(
     owner = lock.holder(aws.client("ssm"))
     assert owner is not None, "the killed drill's lock is gone: it was not killed mid-drill"
     drill_id = owner.drill_id
-    search = SearchApi(aws, settings.search_url)
+    search = search_api(aws, settings)
+    assert search is not None
     left = scan(aws.client, "invenio", drill_id, search).found
     assert {"ecs-cluster", "drill-lock"} <= {f.kind for f in left}
     if phase == "reindex":
@@ -167,7 +167,8 @@ def test_sigterm_in_reindex_leaves_no_index(standalone: dict[str, str], tmp_path
     assert proc.returncode == 130, err[-2000:]
     settings = load_settings(cli={}, environ=env, dotenv_path=None)
     aws = Aws(settings, StaticCredentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]))
-    search = SearchApi(aws, settings.search_url)
+    search = search_api(aws, settings)
+    assert search is not None
     assert search.indices("invenio-drill-") == []
     assert scan(aws.client, "invenio", None, search).found == []
     assert lock.holder(aws.client("ssm")) is None

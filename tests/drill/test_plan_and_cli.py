@@ -37,11 +37,12 @@ def test_plan_lists_every_mutating_call_and_makes_none(fresh_twin: Twin, drill_e
     assert not (tmp_path / ".drills").exists()  # plan writes no ledger either
 
 
-def test_plan_names_the_restore_when_a_snapshot_passes(fresh_twin: Twin, drill_env: DrillEnv) -> None:
+def test_plan_names_the_restore_the_gate_chose(fresh_twin: Twin, drill_env: DrillEnv) -> None:
+    """PITR is healthy on the twin: the default recovery point is the latest restorable time."""
     settings, aws = drill_env(fresh_twin)
-    options = DrillOptions.from_settings(settings, plan=True, last_upload_time="2020-01-01T00:00:00Z")
+    options = DrillOptions.from_settings(settings, plan=True)
     lines = [c.line() for c in engine.plan(engine.begin(settings, aws, options))]
-    assert any("rds:RestoreDBInstanceFromDBSnapshot" in line and "from rds:" in line for line in lines)
+    assert any("rds:RestoreDBInstanceToPointInTime" in line and "invenio-default-rds at " in line for line in lines)
 
 
 EMPTY_ENV = Path(tempfile.gettempdir()) / "turath-empty.env"
@@ -93,9 +94,8 @@ def test_cli_plan_runs_on_the_default_twin_with_no_target_set() -> None:
 
 
 def test_cli_plan_exits_non_zero_when_the_gate_would_refuse() -> None:
-    """Observation 6: the plan's own gate refuses (no snapshot newer than the last upload)."""
-    env = {**clean_env(), "TURATH_LAST_UPLOAD_TIME": "2099-01-01T00:00:00Z"}
-    proc = run_cli("plan", env=env)
+    """Observation 6: the plan's own gate refuses (a restore time outside the restorable window)."""
+    proc = run_cli("plan", "--restore-time", "2001-01-01T00:00:00Z", env=clean_env())
     assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "REFUSED" in proc.stdout
 

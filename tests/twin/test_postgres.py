@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
+from recovery import db
 from twin import invenio_db
 from twin.pgproxy import DatabaseProxy
 from twin.postgres import PostgresServer, find_pg_bindir
@@ -80,23 +81,36 @@ def test_seed_counts_match_dataset_summary(
 ) -> None:
     with psycopg.connect(server.dsn(seeded, MASTER_USER, master_password)) as conn:
         users = conn.execute("SELECT count(*) FROM accounts_user").fetchone()
-        published = conn.execute(f"SELECT count(*) FROM ({invenio_db.PUBLISHED_LATEST_SQL}) AS p").fetchone()
-        not_deleted = conn.execute("SELECT count(*) FROM rdm_records_metadata WHERE json IS NOT NULL").fetchone()
+        public = conn.execute(f"SELECT count(*) FROM ({invenio_db.PUBLISHED_LATEST_SQL}) AS p").fetchone()
+        published = db.counts(conn).published_records
+        not_deleted = conn.execute("SELECT count(*) FROM rdm_records_metadata WHERE deletion_status = 'P'").fetchone()
+        tombstones = conn.execute(
+            "SELECT count(*) FROM rdm_records_metadata WHERE deletion_status = 'D' AND json ? 'tombstone'"
+        ).fetchone()
         newest = conn.execute("SELECT max(updated) FROM rdm_records_metadata").fetchone()
         files = conn.execute("SELECT count(*), sum(size) FROM files_files").fetchone()
         heads = conn.execute("SELECT count(*) FROM alembic_version").fetchone()
-        superusers = conn.execute(
-            "SELECT u.email FROM accounts_user u JOIN accounts_userrole ur ON ur.user_id = u.id "
-            "JOIN access_actionsroles a ON a.role_id = ur.role_id WHERE a.action = 'superuser-access'"
-        ).fetchall()
+        admins = db.admins(conn)
+        kinds = db.checksum_kinds(conn)
+        checked = conn.execute("SELECT max(updated) FROM files_files").fetchone()
     assert users == (dataset.user_count,)
-    assert published == (dataset.published_count,)
+    assert public == (dataset.public_count,)
+    assert published == dataset.published_count > dataset.public_count, "a few records are restricted"
     assert not_deleted == (dataset.record_rows_not_deleted,)
+    assert tombstones == (len(dataset.records) - dataset.record_rows_not_deleted,), "deleted records keep their JSON"
     assert newest is not None
     assert newest[0].replace(tzinfo=UTC) == dataset.newest_change
     assert files == (len(dataset.files), sum(f.size for f in dataset.files))
-    assert heads == (3,)
-    assert superusers == [(invenio_db.ADMIN_EMAIL,)]
+    assert heads == (len(invenio_db.ALEMBIC_HEADS),)
+    assert admins == (invenio_db.ADMIN_EMAIL, invenio_db.DIRECT_ADMIN_EMAIL), "one admin by role, one granted directly"
+    assert kinds.get("none") == 1
+    assert kinds.get("multipart", 0) >= 1
+    assert kinds["md5"] > 0
+    # The checksum verification job touched files_files after the newest user change: bookkeeping.
+    assert checked is not None
+    assert checked[0].replace(tzinfo=UTC) > dataset.newest_change
+    with psycopg.connect(server.dsn(seeded, MASTER_USER, master_password)) as conn:
+        assert db.newest_change(conn) == dataset.newest_change
 
 
 def test_dataset_shape(dataset: invenio_db.Dataset) -> None:
@@ -135,8 +149,7 @@ def test_template_clone_is_an_independent_copy(server: PostgresServer, master_pa
     try:
         assert clone in server.list_databases()
         with psycopg.connect(server.dsn(clone, MASTER_USER, master_password), autocommit=True) as conn:
-            conn.execute("DELETE FROM rdm_records_files")
-            conn.execute("DELETE FROM rdm_records_metadata")
+            conn.execute("TRUNCATE rdm_records_files, rdm_records_metadata CASCADE")
         with psycopg.connect(server.dsn(seeded, MASTER_USER, master_password)) as conn:
             remaining = conn.execute("SELECT count(*) FROM rdm_records_metadata").fetchone()
         assert remaining is not None
