@@ -73,9 +73,19 @@ S3_ACTIONS = {
 }
 
 
-def iam_action(signing_name: str, operation: str) -> str:
+# S3 Control (account-level settings) signs as "s3" but names its actions after the account.
+S3CONTROL_ACTIONS = {
+    "GetPublicAccessBlock": "GetAccountPublicAccessBlock",
+    "PutPublicAccessBlock": "PutAccountPublicAccessBlock",
+    "DeletePublicAccessBlock": "PutAccountPublicAccessBlock",
+}
+
+
+def iam_action(signing_name: str, operation: str, service: str = "") -> str:
     """The IAM action an API call is authorised as, e.g. ('elasticloadbalancing', 'AddTags')."""
     prefix = _PREFIX.get(signing_name, signing_name)
+    if service == "s3control":
+        return f"s3:{S3CONTROL_ACTIONS.get(operation, operation)}"
     if prefix == "s3":
         operation = S3_ACTIONS.get(operation, operation)
     return f"{prefix}:{operation}"

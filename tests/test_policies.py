@@ -26,6 +26,7 @@ from twin.core import Twin
 FILES = sorted(p.name for p in POLICY_DIR.glob("*.json"))
 # Describe/List calls that IAM cannot scope to a resource are granted on "*"; parliament notes it.
 EXPECTED_FINDINGS = {"RESOURCE_STAR"}
+NOT_RECORDED_IN_HEALTH = {"es:ESHttpGet", "s3:GetAccountPublicAccessBlock"}
 
 
 def test_every_policy_file_is_known_and_every_known_file_exists() -> None:
@@ -58,9 +59,8 @@ def test_parliament_would_catch_an_unknown_action_or_condition() -> None:
 
 
 def test_health_policy_is_read_only() -> None:
-    writes = [
-        a for a in load(HEALTH).actions() if not a.split(":")[1].startswith(("Describe", "List", "Get", "Filter"))
-    ]
+    reads = ("Describe", "List", "Get", "Filter", "ESHttpGet")
+    writes = [a for a in load(HEALTH).actions() if not a.split(":")[1].startswith(reads)]
     assert writes == []
 
 
@@ -175,7 +175,9 @@ def test_health_calls_exactly_what_health_json_grants(run_suite: Callable[..., S
     assert len(ops) > 20
     assert [o.denied for o in ops if o.denied] == []
     called = {a.action for o in ops for a in o.accesses if a.action != "sts:GetCallerIdentity"}
-    granted = set(load(HEALTH).actions())
+    # Granted but not seen here: the search data plane is signed to the domain (the twin serves it
+    # apart from this recorder), and the account-level block is read only when a bucket has none.
+    granted = set(load(HEALTH).actions()) - NOT_RECORDED_IN_HEALTH
     assert called == granted, (
         f"called but not granted: {called - granted}; granted but never called: {granted - called}"
     )
@@ -207,7 +209,8 @@ def test_drill_calls_only_what_its_files_grant_on_drill_resources(
         if o.read_only:
             continue
         for a in o.accesses:
-            if a.action in ("iam:PassRole",) or ":snapshot:" in a.resource:
+            # What the restore reads (production's snapshot or instance) and the roles it hands on.
+            if a.action == "iam:PassRole" or (a.action.startswith("rds:Restore") and "drill-" not in a.resource):
                 continue
             assert f"drill-{drill_id}" in a.resource or a.resource.endswith("/turath-recovery/drill-lock"), (
                 f"{a.action} on {a.resource} is not a resource of drill {drill_id}"
@@ -229,10 +232,11 @@ def test_missing_health_action_is_one_line_naming_action_resource_and_file(
         "for arn:aws:iam::123456789012:user/turath-health; policies/health.json grants it: attach that file "
         "to the role (or its conditions do not hold)"
     )
-    assert run.failing() == {"s3_files_bucket_replication_enabled"}
-    (check,) = [c for c in run.results["checks"] if c["id"] == "s3_files_bucket_replication_enabled"]
-    assert check["message"].endswith(line)
-    assert "\n" not in check["message"]
+    failing = [c for c in run.results["checks"] if c["outcome"] in ("failed", "error")]
+    assert "s3_files_bucket_replication_enabled" in {c["id"] for c in failing}
+    for check in failing:  # every check that needed the action, and nothing else
+        assert check["message"].endswith(line), check
+        assert "\n" not in check["message"]
     assert "An error occurred (AccessDenied)" not in run.stdout + run.stderr
 
 

@@ -133,6 +133,9 @@ def accesses(
     account: str,
 ) -> tuple[Access, ...]:
     """What AWS authorises for one request (`operation` empty for REST calls: derived here)."""
+    if service == "s3" and path.startswith("/v20180820/"):  # S3 Control: account-level settings
+        op = rest_operation("s3control", method, path)
+        return (Access(iam_action("s3", op or f"{method} {path}", "s3control"), "*"),)
     if service == "s3":
         return _s3(method, path, query, headers)
     if not operation:

@@ -81,10 +81,12 @@ def _raise_if_denied(
     )
 
 
-def denied(signing_name: str, operation: str, params: dict[str, Any], message: str, mode: str) -> PermissionMissing:
+def denied(
+    signing_name: str, operation: str, params: dict[str, Any], message: str, mode: str, service: str = ""
+) -> PermissionMissing:
     """The PermissionMissing for a refused call (AWS's message first, the call's own names after)."""
     m = _PERFORM.search(message)
-    action = m.group("action") if m else iam_action(signing_name, operation)
+    action = m.group("action") if m else iam_action(signing_name, operation, service)
     r = _RESOURCE.search(message)
     resource = r.group("resource") if r else resource_of(signing_name, params)
     p = _PRINCIPAL.search(message)
