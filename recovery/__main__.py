@@ -30,7 +30,7 @@ from recovery.drill.lock import LockHeld
 from recovery.drill.preflight import InvalidDrill
 from recovery.drill.steps import STEPS
 from recovery.drill.sweep import DrillAlive, SweepResult, sweep
-from recovery.errors import ConfigError, StepFailed
+from recovery.errors import ConfigError, PermissionMissing, StepFailed
 from recovery.secrets import redact
 from recovery.settings import Settings, load_settings
 from recovery.tools import cli as tools_cli
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = _settings(args)
         with _target(settings) as (pointed, aws):
             return _run(args, pointed, aws)
-    except (ConfigError, InvalidDrill) as exc:
+    except (ConfigError, InvalidDrill, PermissionMissing) as exc:
         _err(redact(str(exc)))
         return EXIT_CONFIG
     except (LockHeld, DrillAlive) as exc:

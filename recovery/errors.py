@@ -54,3 +54,26 @@ class StepFailed(RecoveryError):
 
 class WaitTimeout(RecoveryError):
     """`wait_until` gave up: `what` was not reached in time."""
+
+
+class PermissionMissing(RecoveryError):
+    """AWS refused a call for lack of permission. The message is the one line an operator needs.
+
+    `action` is the IAM action, `resource` what it was refused on ("*" when AWS did not say and
+    the call names nothing), `policy_file` the file in `policies/` that grants it or should.
+    """
+
+    def __init__(
+        self, action: str, resource: str, policy_file: str, *, granted: bool = False, principal: str = ""
+    ) -> None:
+        who = f" for {principal}" if principal else ""
+        if granted:
+            fix = f"{policy_file} grants it: attach that file to the role (or its conditions do not hold)"
+        else:
+            fix = f"add it to {policy_file}"
+        super().__init__(f"permission missing: {action} on {resource} was denied{who}; {fix}")
+        self.action = action
+        self.resource = resource
+        self.policy_file = policy_file
+        self.granted = granted
+        self.principal = principal

@@ -234,11 +234,11 @@ class Settings:
     drill_deletion_minutes: float = setting(
         "TURATH_DRILL_DELETION_MINUTES", "30", "longest wait for one teardown deletion", float
     )
-    search_url: str = setting(
-        "TURATH_SEARCH_URL", "", "OpenSearch data-plane URL (in-VPC); empty = the domain's endpoint", str
-    )
     s3_inventory: str = setting(
         "TURATH_S3_INVENTORY", "", "S3 Inventory configuration id to read buckets from; empty = list", str
+    )
+    search_url: str = setting(
+        "TURATH_SEARCH_URL", "", "OpenSearch data-plane URL (in-VPC); empty = the domain's endpoint", str
     )
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 

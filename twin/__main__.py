@@ -50,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(f'export TURATH_DB_PASSWORD="$(cat {secret_file})"\n')
         else:
             sys.stdout.write(f"export {line}\n")
+    # The keys above hold the drill's policy files; a health-only shell can hold health.json alone.
+    sys.stdout.write(
+        "# IAM is enforced: these keys hold policies/health.json + drill.json + the optional files; for "
+        f"health alone: AWS_ACCESS_KEY_ID={info.health_access_key} AWS_SECRET_ACCESS_KEY={info.health_secret_key}\n"
+    )
     sys.stdout.write(f"# ready in {twin.timings['start']:.2f}s; faults: {', '.join(args.fault) or 'none'}\n")
     sys.stdout.flush()
     stop.wait()

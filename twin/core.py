@@ -92,6 +92,10 @@ class TwinInfo:
     db_host: str = ""
     db_password: str = field(default="", repr=False)
     baseline_file: str = ""
+    # access_key above is the drill principal (health.json + drill.json + optional files);
+    # these hold policies/health.json alone (twin/iam.py).
+    health_access_key: str = ""
+    health_secret_key: str = ""
 
     def env_lines(self) -> list[str]:
         lines = [
@@ -159,7 +163,10 @@ class Twin:
             pg_thread = threading.Thread(target=self._start_database, name="twin-pg", daemon=True)
             pg_thread.start()
         url = self.server.start()
-        self.info = TwinInfo(url, self.spec.region, ACCOUNT_ID, ACCESS_KEY, SECRET_KEY)
+        drill, health = self.server.recorder.principals("drill"), self.server.recorder.principals("health")
+        self.info = TwinInfo(
+            url, self.spec.region, ACCOUNT_ID, *drill, health_access_key=health[0], health_secret_key=health[1]
+        )
         # moto builds each service's backend on first use (RDS and EC2 take ~1 s): overlap that with
         # PostgreSQL's start-up instead of paying it during the seed.
         for service in ("rds", "ec2", "elbv2", "ecs", "logs", "opensearch", "elasticache", "mq"):

@@ -17,7 +17,7 @@ import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
-from recovery.errors import NotFound
+from recovery.errors import NotFound, PermissionMissing
 
 TIMEOUT = 15
 
@@ -93,6 +93,8 @@ class SearchApi:
         status, body = self.get(f"_cat/indices/{prefix}*", format="json")
         if status == 404:
             return []
+        if status == 403:
+            raise PermissionMissing("es:ESHttpGet", f"{self.base_url}/_cat/indices", "policies/drill-search.json")
         if status != 200 or not isinstance(body, list):
             raise Unreachable(f"GET _cat/indices/{prefix}* answered {status}: {str(body)[:200]}")
         rows = [r for r in body if str(r.get("index", "")).startswith(prefix)]
@@ -102,6 +104,8 @@ class SearchApi:
         """Delete indices by exact name (no wildcard: domains may require explicit names)."""
         for i in range(0, len(names), 50):  # keep the URL short
             status, body = self.call("DELETE", ",".join(names[i : i + 50]))
+            if status == 403:
+                raise PermissionMissing("es:ESHttpDelete", f"{self.base_url}/{names[i]}", "policies/drill-search.json")
             if status not in (200, 404):
                 raise Unreachable(f"DELETE {','.join(names[i : i + 50])} answered {status}: {str(body)[:200]}")
 

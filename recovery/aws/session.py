@@ -3,6 +3,7 @@
 With real AWS, credentials come only from the standard boto3 chain (profile, SSO, role, env).
 `AWS_ENDPOINT_URL` (settings.endpoint_url) points every client at an AWS-compatible endpoint.
 Static credentials may be passed for such an endpoint; they are never read from settings.
+Every client turns AccessDenied into `PermissionMissing` (recovery/aws/permissions.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from recovery.aws import permissions
 from recovery.errors import ConfigError
 from recovery.settings import Settings
 
@@ -45,7 +47,8 @@ class Aws:
                 kwargs: dict[str, Any] = {"config": _CONFIG}
                 if self.settings.endpoint_url:
                     kwargs["endpoint_url"] = self.settings.endpoint_url
-                self._clients[service] = self.session.client(service, **kwargs)  # type: ignore[call-overload]
+                client = self.session.client(service, **kwargs)  # type: ignore[call-overload]
+                self._clients[service] = permissions.install(client, "health")
             return self._clients[service]
 
     def account_id(self) -> str:

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from botocore.config import Config
 
+from recovery.aws import permissions
 from recovery.aws.session import Aws
 from recovery.drill.clock import DrillClock
 from recovery.drill.guard import Allowed, Guard
@@ -111,7 +112,8 @@ class DrillAws:
             if self.aws.settings.endpoint_url:
                 kwargs["endpoint_url"] = self.aws.settings.endpoint_url
             session: Any = self.aws.session
-            self._clients[service] = self.guard.install(session.client(service, **kwargs))
+            client = permissions.install(session.client(service, **kwargs), "drill")
+            self._clients[service] = self.guard.install(client)
         return self._clients[service]
 
 
