@@ -119,6 +119,7 @@ def build(aws: Aws, settings: Settings, now: datetime | None = None) -> Guide:
         "restored_instance": f"{settings.rds_instance}-restored-{now.strftime('%Y%m%d-%H%M')}",
         "snapshot": decision.snapshot_id if decision else None,
         "restore_time": _restore_time(decision),
+        "reason": str(getattr(decision, "reason", "") or ""),
         "instance_class": instance.get("DBInstanceClass", ""),
         "subnet_group": (instance.get("DBSubnetGroup") or {}).get("DBSubnetGroupName", ""),
         "security_groups": [g["VpcSecurityGroupId"] for g in instance.get("VpcSecurityGroups", [])],
@@ -156,6 +157,7 @@ def _recovery_point(aws: Aws, settings: Settings, now: datetime) -> tuple[gate.G
             now=now,
             restore_time=settings.restore_time,
             last_upload_time=settings.last_upload_time,
+            rpo_seconds=settings.rpo_seconds,
         )
     except StepFailed as exc:
         log.warning("no snapshot passes the §2.1.1 checklist: the guide restores to the latest restorable time")
@@ -179,11 +181,13 @@ def _log_group(td: dict[str, Any], container: str) -> str:
 
 
 def _verify_step(a: _Aws, ids: dict[str, Any]) -> Step:
-    step = Step("2.1.1", "Verify the snapshot before restoring")
-    if ids["snapshot"]:
-        step.notes.append(f"The drill's gate chooses {ids['snapshot']}: the newest snapshot that passes the checklist.")
+    step = Step("2.1.1", "Verify the recovery point before restoring")
+    if ids["refused"]:
+        step.notes.append(f"The drill's gate refuses every snapshot ({ids['refused']}): restore to a point in time.")
+    elif ids["snapshot"]:
+        step.notes.append(f"The drill's gate chooses snapshot {ids['snapshot']}: {ids['reason']}")
     else:
-        step.notes.append(f"No snapshot passes the checklist ({ids['refused'] or 'a point in time was asked for'}).")
+        step.notes.append(f"The drill's gate chooses point-in-time recovery ({ids['restore_time']}): {ids['reason']}")
     step.commands += [
         a(
             "rds",

@@ -15,6 +15,11 @@ from recovery.__main__ import main
 from recovery.aws.session import Aws, StaticCredentials
 from recovery.settings import Settings, load_settings
 from twin.core import Twin
+from twin.iam import ADMIN_KEY, suite_principals
+
+# The tools are an operator's (a snapshot of production, a copy of its bucket): they run as the
+# twin's administrator, not as the health or drill principals whose policies are least privilege.
+ADMIN = suite_principals()["admin"]
 
 ToolsEnv = Callable[..., tuple[Settings, Aws]]
 
@@ -36,7 +41,7 @@ def tools_env(twin: Twin, tmp_path: Path) -> ToolsEnv:
         }
         cli.update({"reports_dir": str(tmp_path), "region": twin.info.region, **values})
         settings = load_settings(cli=cli, environ={}, dotenv_path=None)
-        return settings, Aws(settings, StaticCredentials(twin.info.access_key, twin.info.secret_key))
+        return settings, Aws(settings, StaticCredentials(ADMIN_KEY, ADMIN.secret_key))
 
     return make
 
@@ -58,6 +63,8 @@ def cli(twin: Twin, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pyt
     for line in twin.info.env_lines():
         key, _, value = line.partition("=")
         monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ADMIN_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", ADMIN.secret_key)
     monkeypatch.setenv("TURATH_REPORTS_DIR", str(tmp_path / "reports"))
     monkeypatch.chdir(tmp_path)  # no .env here
 

@@ -71,13 +71,14 @@ def test_the_guide_names_the_accounts_real_identifiers(tools_env: Any, twin: Twi
         files_bucket=settings.files_bucket,
         min_gb=settings.snapshot_min_gb,
         now=utcnow(),
+        rpo_seconds=settings.rpo_seconds,
     )
     instance = twin.client("rds").describe_db_instances(DBInstanceIdentifier=settings.rds_instance)["DBInstances"][0]
     text = guide.text()
-    if chosen.mode == "snapshot":
+    if chosen.snapshot_id:
         assert f"--db-snapshot-identifier {chosen.snapshot_id}" in text
-    else:  # PITR is healthy: the gate's default is the latest restorable time
-        assert f"restore-db-instance-to-point-in-time --source-db-instance-identifier {settings.rds_instance}" in text
+    else:  # the gate prefers the latest restorable time while point-in-time recovery is healthy
+        assert "restore-db-instance-to-point-in-time --source-db-instance-identifier invenio-default-rds" in text
         assert "--use-latest-restorable-time" in text
     for group in instance["VpcSecurityGroups"]:
         assert group["VpcSecurityGroupId"] in text
@@ -109,29 +110,39 @@ def test_read_only_commands_paste_into_the_aws_cli(twin: Twin, guide: restore_gu
     )
     verify = guide.steps[0].commands
     listing = subprocess.run(list(verify[0].argv), env=env, capture_output=True, text=True, timeout=60, check=True)
-    chosen = subprocess.run(list(verify[-1].argv), env=env, capture_output=True, text=True, timeout=60, check=True)
-    if guide.identifiers["snapshot"]:
-        assert guide.identifiers["snapshot"] in listing.stdout
-        assert "available" in chosen.stdout
-    else:  # PITR is healthy: the guide restores the latest restorable time of the instance
-        assert guide.identifiers["instance"] in listing.stdout + chosen.stdout
+    newest = twin.client("rds").describe_db_snapshots(DBInstanceIdentifier="invenio-default-rds")["DBSnapshots"]
+    assert all(s["DBSnapshotIdentifier"] in listing.stdout for s in newest)
+    assert "available" in listing.stdout
+
+
+def test_with_point_in_time_recovery_behind_its_rpo_the_guide_restores_the_gates_snapshot(tools_env: Any) -> None:
+    settings, aws = tools_env(TURATH_RPO_SECONDS="1")  # the twin's PITR lag is longer: the gate takes a snapshot
+    guide = restore_guide.build(aws, settings)
+    snapshot = guide.identifiers["snapshot"]
+    assert snapshot
+    assert (
+        f'restore-db-instance-from-db-snapshot --db-instance-identifier "$RESTORED" --db-snapshot-identifier {snapshot}'
+        in guide.text()
+    )
+    for c in guide.commands():
+        if c.argv[0] == "aws":
+            _check_against_model(c.argv)
 
 
 def test_cli_prints_the_guide(cli: Any) -> None:
     run = cli("restore-guide")
     assert run.code == 0, run.err
     assert run.out.startswith("# Manual recovery of plan section 4")
-    assert "aws rds restore-db-instance-from-db-snapshot" in run.out or (
-        "aws rds restore-db-instance-to-point-in-time" in run.out and "--use-latest-restorable-time" in run.out
-    )
+    assert "aws rds restore-db-instance-" in run.out
 
 
 def test_without_a_passing_snapshot_the_guide_restores_to_a_point_in_time(tools_env: Any) -> None:
-    settings, aws = tools_env(TURATH_SNAPSHOT_MIN_GB="100000")  # every snapshot fails the size check
+    # PITR behind its RPO, and every snapshot failing the size check
+    settings, aws = tools_env(TURATH_RPO_SECONDS="1", TURATH_SNAPSHOT_MIN_GB="100000")
     guide = restore_guide.build(aws, settings)
     text = guide.text()
     assert guide.identifiers["snapshot"] is None
-    assert "No snapshot passes the checklist" in text
+    assert "refuses every snapshot" in text
     assert "restore-db-instance-to-point-in-time --source-db-instance-identifier invenio-default-rds" in text
     assert "--use-latest-restorable-time" in text
     for c in guide.commands():
