@@ -36,6 +36,7 @@ from recovery.settings import Settings, load_settings
 from recovery.tools import cli as tools_cli
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+TOOL_COMMANDS = ("snapshot", "s3-backup", "restore-guide")  # run as policies/tools.json on AWS
 
 
 def _out(text: str) -> None:
@@ -83,8 +84,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 @contextlib.contextmanager
-def _target(settings: Settings) -> Iterator[tuple[Settings, Aws]]:
-    """AWS (or AWS_ENDPOINT_URL) as configured; on `twin`, an embedded twin for this command."""
+def _target(settings: Settings, command: str) -> Iterator[tuple[Settings, Aws]]:
+    """AWS (or AWS_ENDPOINT_URL) as configured; on `twin`, an embedded twin for this command, called
+    as the principal that command runs as on AWS (the drill's policies, or the tools' for the plan's
+    backup scripts)."""
     if settings.target != "twin":
         yield settings, Aws(settings)
         return
@@ -104,7 +107,10 @@ def _target(settings: Settings) -> Iterator[tuple[Settings, Aws]]:
             db_password=Secret(info.db_password),
             drill_allowed_accounts=(*settings.drill_allowed_accounts, info.account_id),
         )
-        yield pointed, Aws(pointed, StaticCredentials(info.access_key, info.secret_key))
+        keys = (info.access_key, info.secret_key)
+        if command in TOOL_COMMANDS:
+            keys = (info.tools_access_key, info.tools_secret_key)
+        yield pointed, Aws(pointed, StaticCredentials(*keys))
     finally:
         twin.stop()
 
@@ -123,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)  # teardown runs on SIGTERM like on Ctrl-C
     try:
         settings = _settings(args)
-        with _target(settings) as (pointed, aws):
+        with _target(settings, args.command) as (pointed, aws):
             return _run(args, pointed, aws)
     except (ConfigError, InvalidDrill, PermissionMissing) as exc:
         _err(redact(str(exc)))

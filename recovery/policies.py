@@ -31,9 +31,11 @@ OPTIONAL = {
     "drill-terraform.json": "TURATH_PROVISIONER=terraform: state backend and the provider's reads",
     "drill-search.json": "the search data plane: list and delete the drill's own indices",
 }
+TOOLS = "tools.json"  # the plan's backup scripts (python -m recovery snapshot, s3-backup, restore-guide)
 MODES: dict[str, tuple[str, ...]] = {
     "health": (HEALTH,),
     "drill": (HEALTH, DRILL, *OPTIONAL),
+    "tools": (TOOLS,),
 }
 
 # IAM service prefix of a botocore signing name, where they differ.

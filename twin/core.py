@@ -96,6 +96,8 @@ class TwinInfo:
     # these hold policies/health.json alone (twin/iam.py).
     health_access_key: str = ""
     health_secret_key: str = ""
+    tools_access_key: str = ""  # the plan's backup scripts (policies/tools.json)
+    tools_secret_key: str = field(default="", repr=False)
 
     def env_lines(self) -> list[str]:
         lines = [
@@ -164,8 +166,16 @@ class Twin:
             pg_thread.start()
         url = self.server.start()
         drill, health = self.server.recorder.principals("drill"), self.server.recorder.principals("health")
+        tools = self.server.recorder.principals("tools")
         self.info = TwinInfo(
-            url, self.spec.region, ACCOUNT_ID, *drill, health_access_key=health[0], health_secret_key=health[1]
+            url,
+            self.spec.region,
+            ACCOUNT_ID,
+            *drill,
+            health_access_key=health[0],
+            health_secret_key=health[1],
+            tools_access_key=tools[0],
+            tools_secret_key=tools[1],
         )
         # moto builds each service's backend on first use (RDS and EC2 take ~1 s): overlap that with
         # PostgreSQL's start-up instead of paying it during the seed.

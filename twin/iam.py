@@ -70,6 +70,7 @@ def suite_principals() -> dict[str, Principal]:
         "admin": Principal("twin-admin", ADMIN_KEY, "twin-secret-key"),
         "health": Principal("turath-health", "AKIATURATHHEALTH0001", "twin-health-secret", _files("health")),
         "drill": Principal("turath-drill", "AKIATURATHDRILL00001", "twin-drill-secret", _files("drill")),
+        "tools": Principal("turath-tools", "AKIATURATHTOOLS00001", "twin-tools-secret", _files("tools")),
     }
 
 

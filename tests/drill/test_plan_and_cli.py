@@ -123,3 +123,11 @@ def test_cli_missing_env_file_is_one_line() -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.strip() == "configuration error: --env-file: no such file /nonexistent.env"
+
+
+def test_the_backup_tools_run_on_the_default_twin_as_their_own_principal() -> None:
+    """`python -m recovery snapshot` runs as policies/tools.json on the enforcing twin: no denial."""
+    proc = run_cli("snapshot", "--reason", "before the upgrade", env=clean_env())
+    assert "permission missing" not in proc.stderr, proc.stderr[-2000:]
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]  # 1: the checklist judged the new snapshot
+    assert "invenio-default-rds-manual-" in proc.stdout + proc.stderr
