@@ -122,11 +122,12 @@ def validate_results(doc: dict[str, Any]) -> None:
     assert ISO.match(doc["started_at"]), doc["started_at"]
     assert ISO.match(doc["finished_at"]), doc["finished_at"]
     assert doc["started_at"] <= doc["finished_at"]
-    assert doc["outcome"] in {"passed", "failed"}
+    assert doc["outcome"] in {"passed", "failed", "incomplete"}
     assert set(doc["summary"]) == {"passed", "failed", "error", "skipped"}
     assert isinstance(doc["checks"], list)
     for c in doc["checks"]:
-        assert set(c) == {"id", "plan_section", "severity", "outcome", "message", "remediation"}, c
+        assert {"id", "plan_section", "severity", "outcome", "message", "remediation", "observed"} <= set(c), c
+        assert all(isinstance(o, str) for o in c["observed"])
         assert re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)*", c["id"]), c["id"]
         assert re.fullmatch(r"\d+(\.\d+)*", c["plan_section"]), c["plan_section"]
         assert c["severity"] in {"critical", "high", "medium", "low"}
@@ -168,7 +169,7 @@ class Run:
 
     def __init__(self, pytester: pytest.Pytester, reports: Path, result: pytest.RunResult) -> None:
         self.result = result
-        dirs = [d for d in reports.iterdir() if d.name != "latest"]
+        dirs = [d for d in reports.iterdir() if d.is_dir() and d.name != "latest"]
         assert len(dirs) == 1, dirs
         self.dir = dirs[0]
         self.latest = reports / "latest"
@@ -255,7 +256,9 @@ def test_health_run_files_three_scrubbed_files_with_check_results(run: RunFn) ->
     props = {p.get("name"): p.get("value") for case in cases for p in case.iter("property")}
     assert props["check_plan_section"] in {"2.1", "6.1", "4.2", "2.3", "4.3"}
 
-    assert f"evidence: {r.dir}/report.html, junit.xml, results.json" in r.terminal
+    assert r.terminal.count(str(r.dir)) == 1, "the evidence path is printed once"
+    assert f"Evidence: {r.dir}/evidence.html" in r.terminal
+    assert "Generated html report" not in r.terminal
     for where, text in r.texts().items():
         assert secret not in text, where
         assert PATTERN_SECRET not in text, where
@@ -270,11 +273,13 @@ def test_drill_run_writes_drill_section_and_timeline(run: RunFn) -> None:
     assert r.results["outcome"] == "passed"
     assert list(r.checks) == ["rpt_drill_left_nothing"]
     assert r.results["drill"]["rto_objective_seconds"] == 3600
-    assert r.results["drill"]["phases"][1]["started_at"] == "2025-01-01T03:05:00+00:00"
+    assert r.results["drill"]["phases"][1]["started_at"] == "2025-01-01T03:05:00Z"
     html = (r.dir / "report.html").read_text(encoding="utf-8")
     assert "Turath recovery evidence — drill on twin" in html
-    assert "<svg" in html
-    assert "RTO objective 3600 s" in html
+    assert 'href="evidence.html"' in html
+    evidence = (r.dir / "evidence.html").read_text(encoding="utf-8")
+    assert "<svg" in evidence
+    assert "RTO objective 1 h" in evidence
 
 
 def test_xdist_run_collects_worker_reports_and_scrubs_worker_only_secrets(run: RunFn) -> None:
@@ -322,17 +327,26 @@ def test_mode_follows_the_mark_expression(markexpr: str, mode: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("outcomes", "expected"),
+    ("outcomes", "accepted", "expected"),
     [
-        (["passed", "skipped"], "passed"),
-        (["passed", "failed"], "failed"),
-        (["passed", "error"], "failed"),
-        (["skipped"], "failed"),
-        ([], "failed"),
+        ([("passed", "high"), ("skipped", "low")], {}, "passed"),
+        ([("passed", "high"), ("failed", "low")], {}, "failed"),
+        ([("passed", "high"), ("error", "low")], {}, "failed"),
+        ([("passed", "low"), ("skipped", "critical")], {}, "incomplete"),
+        ([("passed", "low"), ("skipped", "critical"), ("failed", "low")], {}, "failed"),
+        ([("passed", "low"), ("skipped", "critical")], {"c1": "ops lead, CAB-7"}, "passed"),
+        ([("skipped", "low")], {}, "incomplete"),
+        ([], {}, "incomplete"),
     ],
 )
-def test_run_passes_only_when_a_check_ran_and_none_failed(outcomes: list[str], expected: str) -> None:
-    assert results_outcome({"outcome": o} for o in outcomes) == expected
+def test_run_passes_only_when_checks_ran_none_failed_and_no_critical_skip_is_unaccepted(
+    outcomes: list[tuple[str, str]], accepted: dict[str, str], expected: str
+) -> None:
+    checks = [
+        {"id": f"c{i}", "outcome": o, "severity": sev, "plan_section": "2.1", "message": "why"}
+        for i, (o, sev) in enumerate(outcomes)
+    ]
+    assert results_outcome(checks, accepted) == expected
 
 
 @pytest.mark.parametrize(
