@@ -58,7 +58,7 @@ def validate(args: argparse.Namespace) -> AccountSpec:
     return AccountSpec(region=settings.region, records=settings.twin_size)
 
 
-def export_lines(env_lines: list[str], secret_file: Path) -> list[str]:
+def export_lines(env_lines: list[str], secret_file: Path | str) -> list[str]:
     """`export KEY=value` lines; the password only as a read of its private file, never its value."""
     out = []
     for line in env_lines:
