@@ -15,9 +15,11 @@ from recovery.settings import Settings
 @check(
     "2.2",
     severity="critical",
-    remediation="restore the missing keys from their previous versions (aws s3api list-object-versions "
-    "--bucket {files_bucket} --prefix <KEY>) or from the cold-storage copy: aws s3 sync s3://{backup_bucket} "
-    "s3://{files_bucket} --exclude '*' --include <KEY>",
+    remediation="copy the missing objects back from the cold-storage copy (sync copies only what is missing or "
+    "differs; --dryrun lists it first): aws s3 sync s3://{backup_bucket} s3://{files_bucket} --dryrun; "
+    "aws s3 sync s3://{backup_bucket} s3://{files_bucket}; keys deleted since the last copy are in the "
+    "bucket's versions: aws s3api list-object-versions --bucket {files_bucket} "
+    "--query 'DeleteMarkers[?IsLatest].Key'",
 )
 def test_files_referenced_objects_exist(
     request: pytest.FixtureRequest, aws: Aws, db_endpoint: Endpoint, settings: Settings

@@ -41,8 +41,9 @@ def test_tfstate_bucket_encrypted(aws: Aws, settings: Settings) -> None:
 @check(
     "2.4",
     severity="medium",
-    remediation="cd ~/Projects/inveniordm-terraform && terraform init -backend-config=bucket={tfstate_bucket} "
-    "&& terraform plan   # then push the local state if it lives only on a laptop: terraform state push",
+    remediation="in the Terraform configuration's directory: terraform init -backend-config=bucket={tfstate_bucket} "
+    "-backend-config=key={tfstate_key} && terraform plan; if the state lives only on a laptop, push it: "
+    "terraform state push terraform.tfstate",
 )
 def test_tfstate_object_recent(aws: Aws, settings: Settings) -> None:
     """The state object exists in the bucket and is younger than the configured age."""
