@@ -36,7 +36,8 @@ def plan_index() -> str:
 
 def test_readme_plan_index_is_generated_from_the_plan_sections() -> None:
     text = README.read_text(encoding="utf-8")
-    assert START in text and END in text, "README lacks the plan-section index markers"
+    assert START in text, "README lacks the plan-section index markers"
+    assert END in text, "README lacks the plan-section index markers"
     current = text.split(START, 1)[1].split(END, 1)[0].strip()
     expected = plan_index()
     if os.environ.get("TURATH_UPDATE_DOCS") and current != expected:
