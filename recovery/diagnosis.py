@@ -119,9 +119,13 @@ def service_family(cluster: str, service: str) -> str:
 def deploy_newest(cluster: str, service: str) -> str:
     """Deploy the newest revision of the service's family: `--force-new-deployment` alone restarts the
     revision the service already runs (real ECS and the twin alike), so a registered fix stays undeployed."""
+    newest = (
+        f'"$(aws ecs describe-task-definition --task-definition {service_family(cluster, service)} '
+        '--query taskDefinition.taskDefinitionArn --output text)"'
+    )
     return (
-        f"aws ecs update-service --cluster {cluster} --service {service} "
-        f"--task-definition {service_family(cluster, service)} --force-new-deployment"
+        f"aws ecs update-service --cluster {cluster} --service {service} --task-definition {newest} "
+        "--force-new-deployment"
     )
 
 

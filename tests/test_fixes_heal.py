@@ -54,13 +54,25 @@ def split_top_level(text: str) -> list[str]:
     return [s.strip() for s in out if s.strip()]
 
 
+_PIPED_LOOP = re.compile(r"\| while read [^;]*; do .+?; done")
+_GLUE = "\x00"
+
+
 def fix_commands(remediation: str) -> list[str]:
-    """The mutating AWS CLI commands of a printed fix, in order, loops expanded."""
+    """The mutating AWS CLI commands of a printed fix, in order, `for` loops expanded, and a
+    `... | while read ...; do ...; done` pipeline kept whole (mutating when its body is)."""
     expanded = _LOOP.sub(
         lambda m: "; ".join(m["body"].replace(f"${m['var']}", item) for item in m["items"].split()), remediation
     )
+    expanded = _PIPED_LOOP.sub(lambda m: m[0].replace(";", _GLUE), expanded)
     commands = []
-    for segment in split_top_level(expanded):
+    for segment in (s.replace(_GLUE, ";") for s in split_top_level(expanded)):
+        loop = re.search(r"\| while read [^;]*; do (?P<body>.+?); done", segment)
+        if loop and _AWS.search(segment):
+            body = _AWS.search(loop["body"])
+            if body and not READ_ONLY.match(body[0].split()[2]):
+                commands.append(segment[_AWS.search(segment).start() :])  # type: ignore[union-attr]
+            continue
         found = _AWS.search(segment)
         if not found:
             continue
@@ -74,13 +86,27 @@ def fix_commands(remediation: str) -> list[str]:
 
 
 def printed_fixes(run: SuiteRun) -> dict[str, str]:
-    """check id -> its fix as the terminal printed it (and results.json filed it)."""
-    fixes = {}
+    """check id -> its fixes as the terminal printed them (and results.json filed them), one per failing
+    instance (a per-service check prints one fix per service), joined as the operator would run them."""
+    fixes: dict[str, list[str]] = {}
     for check in run.results["checks"]:
         if check["outcome"] == "failed":
             assert f"): {check['remediation']}" in run.stdout, f"the fix of {check['id']} was not printed as filed"
-            fixes[check["id"]] = check["remediation"]
-    return fixes
+            fixes.setdefault(check["id"], []).append(check["remediation"])
+    return {check: "; ".join(texts) for check, texts in fixes.items()}
+
+
+def test_a_piped_loop_is_one_command() -> None:
+    text = (
+        "list: aws s3api list-object-versions --bucket b --query 'X' --output text; aws s3api list-object-versions "
+        "--bucket b --output text | while read -r key version; do aws s3api delete-object --bucket b --key "
+        '"$key" --version-id "$version"; done; then aws s3 sync s3://c s3://b'
+    )
+    assert fix_commands(text) == [
+        "aws s3api list-object-versions --bucket b --output text | while read -r key version; do aws s3api "
+        'delete-object --bucket b --key "$key" --version-id "$version"; done',
+        "aws s3 sync s3://c s3://b",
+    ]
 
 
 def test_fix_commands_are_parsed_as_a_shell_would() -> None:
@@ -99,6 +125,8 @@ def test_fix_commands_are_parsed_as_a_shell_would() -> None:
 
 # Where the twin cannot show a correct fix working, say why; strict, so a fixed twin is noticed.
 TWIN_GAPS = {
+    "file-missing": "moto answers ListObjectVersions with a 500 on the objects the twin back-dated (naive "
+    "datetimes in twin/account.py), so the delete markers cannot be listed",
     "deployment-failed": "the twin lists the old (ACTIVE) deployment with the new revision, so the rollback "
     "command finds no previous revision to return to (real ECS keeps the old one)",
 }
@@ -123,13 +151,14 @@ def test_printed_fix_heals_its_fault(run_suite: Callable[..., SuiteRun], fresh_t
     before = run_suite("-m", "health", "-k", select, env=env)
     fixes = printed_fixes(before)
     assert fixes, before.stdout[-3000:]
-    needs_terraform = [check for check, text in fixes.items() if APPLY.search(text)]
-    if needs_terraform:
-        pytest.skip(f"{name}: the printed fix of {needs_terraform[0]} starts with a terraform apply of production")
-    commands = {check: fix_commands(text) for check, text in fixes.items()}
+    # The fault's first check is its root cause: its printed fix decides whether the fix is a command.
+    root = next(check for check in fault.health if check in fixes)
+    if APPLY.search(fixes[root]):
+        pytest.skip(f"{name}: the printed fix of {root} is a terraform apply of production")
+    commands = {check: fix_commands(text) for check, text in fixes.items() if not APPLY.search(text)}
+    if not commands.get(root):
+        pytest.skip(f"{name}: the printed fix of {root} is not an AWS command: {fixes[root][:160]}")
     healable = [check for check, cmds in commands.items() if cmds]
-    if not healable:
-        pytest.skip(f"{name}: the printed fix is not an AWS command: {next(iter(fixes.values()))[:200]}")
     for check in healable:
         for command in commands[check]:
             done = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True, timeout=120)

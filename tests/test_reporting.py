@@ -48,6 +48,7 @@ def test_rpt_backup_retention_ok(request):
     """Backups are kept long enough."""
     response = {"DBInstances": [{"InstanceCreateTime": datetime.now(UTC), "MasterUserPassword": SECRET.reveal()}]}
     attach_evidence(request, "DescribeDBInstances", response)
+    request.node.user_properties.append(("observed", "retention 7 d >= 7 d"))  # what the observed fixture does
 
 
 @check("6.1", severity="critical", remediation="rotate the master password of {db_user}")
@@ -169,9 +170,10 @@ class Run:
 
     def __init__(self, pytester: pytest.Pytester, reports: Path, result: pytest.RunResult) -> None:
         self.result = result
-        dirs = [d for d in reports.iterdir() if d.is_dir() and d.name != "latest"]
-        assert len(dirs) == 1, dirs
-        self.dir = dirs[0]
+        dirs = sorted(
+            (d for d in reports.iterdir() if d.is_dir() and d.name != "latest"), key=lambda d: d.stat().st_mtime
+        )
+        self.dir = dirs[-1]  # this run's
         self.latest = reports / "latest"
         self.results = json.loads((self.dir / "results.json").read_text(encoding="utf-8"))
         self.checks = {c["id"]: c for c in self.results["checks"]}
@@ -202,11 +204,13 @@ def run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path_fac
     # The settings plugin (if a test loads it) hands its Settings to fixtures.meta: restore afterwards.
     monkeypatch.setattr(meta, "_settings", meta.current_settings())
 
-    def go(secret: str, *args: str, reports: Path | None = None) -> Run:
-        from_env = tmp_path_factory.mktemp("reports")
+    def go(
+        secret: str, *args: str, reports: Path | None = None, module: str = CHECK_MODULE, into: Path | None = None
+    ) -> Run:
+        from_env = into or tmp_path_factory.mktemp("reports")
         monkeypatch.setenv("TURATH_REPORTS_DIR", str(from_env))
         reports = reports or from_env
-        pytester.makepyfile(test_checks=CHECK_MODULE.replace("__SECRET__", secret))
+        pytester.makepyfile(test_checks=module.replace("__SECRET__", secret))
         result = pytester.runpytest_inprocess("-p", "fixtures.reporting", "-p", "no:cacheprovider", *args)
         return Run(pytester, reports, result)
 
@@ -388,3 +392,133 @@ def test_scrub_data_masks_registered_values_and_sensitive_keys() -> None:
     assert clean["Credentials"] == {"SecretAccessKey": MASK, "SessionToken": MASK, "AccessKeyId": "AKIAEXAMPLE"}
     assert clean["MasterUserSecret"]["SecretArn"].startswith("arn:aws:")
     assert clean["log"] == (f"line with {MASK}", [f"RDS_DB_PASSWORD={MASK}"])
+
+
+SKIPPING_MODULE = '''
+import pytest
+
+from fixtures.meta import check
+
+
+@check("5.2", severity="critical", remediation="open a tunnel to the database")
+def test_rpt_users_counted():
+    """Users are present."""
+    pytest.skip("TURATH_DB_HOST not configured: no route to the database")
+
+
+@check("2.1", severity="high", remediation="aws rds modify-db-instance")
+def test_rpt_backups_on(request):
+    """Backups are on."""
+    request.node.user_properties.append(("observed", "retention 7 d >= 7 d"))
+'''
+
+
+def test_observed_values_reach_results_junit_and_both_documents(run: RunFn) -> None:
+    r = run(new_secret())
+    assert r.checks["rpt_backup_retention_ok"]["observed"] == ["retention 7 d >= 7 d"]
+    assert r.checks["rpt_drill_left_nothing"]["observed"] == []
+    cases = {c.get("name"): c for c in ET.parse(r.dir / "junit.xml").getroot().iter("testcase")}
+    props = [(p.get("name"), p.get("value")) for p in cases["test_rpt_backup_retention_ok"].iter("property")]
+    assert ("observed", "retention 7 d >= 7 d") in props
+    assert "retention 7 d" in (r.dir / "report.html").read_text(encoding="utf-8")
+    assert "retention 7 d &gt;= 7 d" in (r.dir / "evidence.html").read_text(encoding="utf-8")
+
+
+def test_evidence_document_reads_as_an_auditor_needs_it(run: RunFn) -> None:
+    r = run(new_secret())
+    doc = (r.dir / "evidence.html").read_text(encoding="utf-8")
+    order = [
+        "id=verdict",
+        "<h2>Scope</h2>",
+        "What this run proves, and what it does not",
+        "<h2>Failures by root cause</h2>",
+        "<h2>Checks</h2>",
+        "<h2>Controls</h2>",
+    ]
+    positions = [doc.index(marker) for marker in order]
+    assert positions == sorted(positions), "sections out of order"
+    assert ">FAIL<" in doc
+    assert 'href="report.html"' in doc
+    for gone in ("Expected failures", "Unexpected passes", "Reruns", "<script", "http://", "https://"):
+        assert gone not in doc, gone
+    stamps = re.findall(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[^<\s\"]*", doc)
+    assert stamps
+    assert all(s.endswith("Z") for s in stamps), [s for s in stamps if not s.endswith("Z")]
+    assert len(r.results["scope"]["settings_digest"]) == 64
+    assert r.results["scope"]["operator"]["user"]
+    # The remediation shows only where a check failed or errored.
+    assert doc.count("<b>Fix:</b>") == len([c for c in r.results["checks"] if c["outcome"] in ("failed", "error")])
+
+
+def test_manifest_verifies_the_filed_run_and_catches_an_edit(run: RunFn) -> None:
+    from recovery.evidence import manifest
+
+    r = run(new_secret())
+    assert set(r.results["manifest"]["files"]) == {"evidence.html", "report.html", "junit.xml"}
+    for name, digest in r.results["manifest"]["files"].items():
+        assert manifest.digest(r.dir / name) == digest, name
+    assert manifest.verify(r.dir) == dict.fromkeys(["evidence.html", "report.html", "junit.xml", "results.json"], True)
+    assert manifest.verify(r.latest) == manifest.verify(r.dir)
+    with (r.dir / "results.json").open("a", encoding="utf-8") as f:
+        f.write(" ")
+    assert manifest.verify(r.dir)["results.json"] is False
+
+
+def test_every_run_appends_one_history_line_and_the_drill_shows_its_trend(
+    run: RunFn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = tmp_path / "reports"
+    shared.mkdir()
+    first = run(new_secret(), into=shared)
+    lines = (shared / "history.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1
+    entry = json.loads(lines[0])
+    assert (entry["mode"], entry["outcome"], entry["summary"]) == ("health", "failed", first.results["summary"])
+    assert "commit" in entry
+
+    monkeypatch.setenv("TURATH_PHASE_BUDGETS", "restored=1000")
+    run(new_secret(), "-m", "drill", into=shared)
+    drill = run(new_secret(), "-m", "drill", into=shared)
+    lines = (shared / "history.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3
+    last = json.loads(lines[-1])
+    assert last["phases"] == {"provisioned": 300, "restored": 1500}
+    assert last["rto_seconds"] == 1800
+    trend = drill.results["trend"]
+    assert [r["mode"] for r in trend["runs"]] == ["drill", "drill"], "the trend compares drills on this target"
+    assert trend["flags"] == [{"phase": "restored", "seconds": 1500.0, "why": "beyond its budget of 1000 s"}]
+    doc = (drill.dir / "evidence.html").read_text(encoding="utf-8")
+    assert "Trend (last 2 drills on this target)" in doc
+    assert "beyond its budget of 1000 s" in doc
+
+
+def test_a_skipped_critical_check_makes_the_run_incomplete_until_someone_accepts_it(
+    run: RunFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r = run(new_secret(), module=SKIPPING_MODULE)
+    assert r.results["outcome"] == "incomplete"
+    assert r.results["not_checked"] == [
+        {
+            "id": "rpt_users_counted",
+            "severity": "critical",
+            "plan_section": "5.2",
+            "reason": "TURATH_DB_HOST not configured: no route to the database",
+            "critical": True,
+            "accepted_by": None,
+        }
+    ]
+    assert "== INCOMPLETE: health on twin ==" in r.terminal
+    assert "Not checked: rpt_users_counted" in r.terminal
+    suite = ET.parse(r.dir / "junit.xml").getroot()
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert props["turath_outcome"] == "incomplete"
+    assert "rpt_users_counted: TURATH_DB_HOST not configured" in props["turath_not_checked"]
+    assert "NOT accepted" in (r.dir / "evidence.html").read_text(encoding="utf-8")
+
+
+def test_an_accepted_skip_names_who_accepted_it(run: RunFn, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TURATH_ACCEPTED_SKIPS", "rpt_users_counted:J. Doe (change CAB-142)")
+    r = run(new_secret(), module=SKIPPING_MODULE)
+    assert r.results["outcome"] == "passed"
+    assert r.results["not_checked"][0]["accepted_by"] == "J. Doe (change CAB-142)"
+    assert "accepted by J. Doe (change CAB-142)" in (r.dir / "evidence.html").read_text(encoding="utf-8")
