@@ -85,7 +85,7 @@ def test_a_failed_step_leads_with_its_dependents_under_it() -> None:
             "id": "db_users_present",
             "outcome": "error",
             "severity": "critical",
-            "message": "§6.1 Password authentication failed: ... [error: drill step 'restore' failed; this check needs it]",
+            "message": "§6.1 Password authentication failed: ... [error: drill step 'restore' failed; needed]",
         },
         {
             "id": "drill_rto_within_objective",
