@@ -61,8 +61,9 @@ class ProgressView:
             self.write_plain(plain_line(event))
             return
         if event.kind == PHASE_START:
+            self.stop()
             self.phase = event.name
-            self._status(Text.assemble(("drill phase ", "dim"), (event.name, "bold"), " started"))
+            self.console.print(Text.assemble(("▶ ", "cyan"), ("drill phase ", "dim"), (event.name, "bold"), " started"))
         elif event.kind == WAITING:
             limit = f" of {human_duration(event.timeout_seconds)}" if event.timeout_seconds else ""
             self._status(
@@ -103,6 +104,7 @@ class ProgressView:
         self.live.update(spinner, refresh=True)
 
     def stop(self) -> None:
+        """End the live status line (before anyone else writes to the terminal)."""
         if self.live is not None:
             self.live.stop()
             self.live = None
