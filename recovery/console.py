@@ -161,3 +161,36 @@ def print_verdict(console: Console, results: Mapping[str, Any], evidence: str | 
     for line in lines[1:]:
         style = "bold red" if line.startswith("Root cause") or "BREACHED" in line else None
         console.print(Text(line, style=style or ""), soft_wrap=True)
+
+
+def attach(stream: Any) -> Callable[[], None]:
+    """For `python -m recovery`: progress events to `stream` (live on a terminal, plain lines otherwise).
+
+    Returns the unsubscribe. Usage: `done = console.attach(sys.stderr)` before the drill, `done()` after.
+    """
+    term = Console(file=stream)
+    view = ProgressView(term if term.is_terminal else None, lambda line: stream.write(line + "\n"))
+    unsubscribe = subscribe(view.handle)
+
+    def detach() -> None:
+        view.stop()
+        unsubscribe()
+
+    return detach
+
+
+def print_drill_verdict(stream: Any, summary: Mapping[str, Any], evidence: str | None = None) -> None:
+    """The verdict block of a drill run outside pytest, from `steps.summary(ctx)`."""
+    failed = bool(summary.get("failed_step") or summary.get("leftovers"))
+    results = {
+        "mode": "drill",
+        "target": summary.get("target"),
+        "outcome": "failed" if failed else "passed",
+        "drill": summary,
+        "root_cause": f"drill step '{summary['failed_step']}' failed" if summary.get("failed_step") else None,
+    }
+    term = Console(file=stream)
+    if term.is_terminal:
+        print_verdict(term, results, evidence)
+    else:
+        stream.write("\n".join(verdict_plain(results, evidence)) + "\n")

@@ -46,8 +46,9 @@ def verdict_lines(results: Mapping[str, Any]) -> list[str]:
     missing = [n for n in results.get("not_checked", []) if n["critical"] and not n["accepted_by"]]
     if missing:
         lines.append(f"Not checked: {', '.join(n['id'] for n in missing)}")
-    counts = results.get("summary", {})
-    lines.append(", ".join(f"{counts.get(k, 0)} {k}" for k in ("passed", "failed", "error", "skipped")))
+    counts = results.get("summary")
+    if counts:
+        lines.append(", ".join(f"{counts.get(k, 0)} {k}" for k in ("passed", "failed", "error", "skipped")))
     return lines
 
 

@@ -191,7 +191,9 @@ class Measure:
     def text(self) -> str:
         if self.objective is None:
             return f"{self.name} {human_duration(self.seconds)}"
-        verdict = {True: "met", False: "BREACHED", None: "not measured"}[self.met]
+        if self.met is None:
+            return f"{self.name} not measured (objective {human_duration(self.objective)})"
+        verdict = "met" if self.met else "BREACHED"
         return f"{self.name} {human_duration(self.seconds)} (objective {human_duration(self.objective)}): {verdict}"
 
 
