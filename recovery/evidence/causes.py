@@ -71,12 +71,14 @@ def groups(checks: Iterable[Mapping[str, Any]], failed_step: str | None = None) 
 
 
 def root_cause(checks: Iterable[Mapping[str, Any]], failed_step: str | None = None) -> str | None:
-    """One line: what to look at first."""
+    """One line: what to look at first (its fix is in the evidence, not in this line)."""
     found = groups(checks, failed_step)
     if not found:
         return None
     first = found[0]
     if first["check"] is None:
         diagnosis = next((d["message"] for d in first["dependents"] if d.get("message")), "")
-        return f"{first['cause']}: {diagnosis.split(' [error:')[0]}" if diagnosis else first["cause"]
-    return str(first["cause"])
+        text = f"{first['cause']}: {diagnosis.split(' [error:')[0]}" if diagnosis else str(first["cause"])
+    else:
+        text = str(first["cause"])
+    return text.split(" Fix: ")[0].rstrip(".")
