@@ -144,7 +144,7 @@ def _drill(results: Mapping[str, Any]) -> str:
             [
                 ("Restored from", drill.get("snapshot") or "not chosen (the drill stopped before)"),
                 ("Recovery point", drill.get("recovery_point") or "unknown"),
-                ("Why this point", recovery_reason(drill)),
+                ("Why this point", recovery_reason(drill, has_table=bool(_checklist_rows(results)))),
             ]
         )
     )
@@ -153,7 +153,7 @@ def _drill(results: Mapping[str, Any]) -> str:
     return "".join(out)
 
 
-def recovery_reason(drill: Mapping[str, Any]) -> str:
+def recovery_reason(drill: Mapping[str, Any], has_table: bool = False) -> str:
     for key in ("recovery_reason", "reason", "why"):
         if drill.get(key):
             return str(drill[key])
@@ -161,7 +161,7 @@ def recovery_reason(drill: Mapping[str, Any]) -> str:
     if snapshot.startswith("point-in-time"):
         return "point-in-time recovery (requested with --restore-time / TURATH_RESTORE_TIME)"
     if snapshot:
-        return "the newest snapshot that passed the §2.1.1 checklist (see the table below)"
+        return "the newest snapshot that passed the §2.1.1 checklist" + (" (see the table below)" if has_table else "")
     return "no recovery point was chosen"
 
 
@@ -186,13 +186,17 @@ def _trend(trend: Mapping[str, Any]) -> str:
     )
     note = f"<ul>{flags}</ul>" if flags else "<p class=muted>No phase beyond its budget or well beyond its median.</p>"
     return (
-        f"<h2>Trend (last {len(runs)} drills on this target)</h2>"
+        f"<h2>Trend (last {len(runs)} {'drill' if len(runs) == 1 else 'drills'} on this target)</h2>"
         f"<table><tr><th>Started</th><th>Outcome</th><th>RTO</th>{head}</tr>{body}</table>{note}"
     )
 
 
+def _checklist_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return list((results.get("drill") or {}).get("checklist") or results.get("snapshot_checklist") or [])
+
+
 def _checklist(results: Mapping[str, Any]) -> str:
-    rows = (results.get("drill") or {}).get("checklist") or results.get("snapshot_checklist") or []
+    rows = _checklist_rows(results)
     if not rows:
         return ""
     body = "".join(
