@@ -234,3 +234,33 @@ def sample_files(conn: psycopg.Connection[Any], limit: int = 3) -> list[dict[str
         seen.add((recid, key))
         out.append({"recid": recid, "key": key, "checksum": checksum, "size": int(size), "uri": uri})
     return out
+
+
+# What `invenio rdm rebuild-all-indices` writes into each index (alias without the prefix), counted
+# as the services' rebuild_index counts: soft-deleted rows (`json IS NULL`) are skipped; every
+# version of a record is a document (the API's search then shows the latest published ones).
+INDEX_SOURCES = {
+    "rdmrecords-records": "SELECT count(*) FROM rdm_records_metadata WHERE json IS NOT NULL",
+    "rdmrecords-drafts": "SELECT count(*) FROM rdm_drafts_metadata WHERE json IS NOT NULL",
+    "communities": "SELECT count(*) FROM communities_metadata WHERE json IS NOT NULL",
+    "communitymembers": "SELECT count(*) FROM communities_members WHERE json IS NOT NULL",
+    "requests": "SELECT count(*) FROM request_metadata WHERE json IS NOT NULL",
+    "users": "SELECT count(*) FROM accounts_user",
+}
+
+
+def index_source_counts(conn: psycopg.Connection[Any]) -> dict[str, int | None]:
+    """alias -> rows the rebuild indexes; None where the table does not exist (older InvenioRDM)."""
+    out: dict[str, int | None] = {}
+    for alias, sql in INDEX_SOURCES.items():
+        try:
+            out[alias] = int(scalar(conn, sql))
+        except psycopg.errors.UndefinedTable:
+            out[alias] = None
+    return out
+
+
+def alembic_revisions(conn: psycopg.Connection[Any]) -> list[str]:
+    """The database's Alembic revisions (`alembic_version`: one row per branch head)."""
+    rows = conn.execute("SELECT version_num FROM alembic_version ORDER BY version_num").fetchall()
+    return [str(r[0]) for r in rows]

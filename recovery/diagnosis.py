@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from recovery.errors import StepFailed
 from recovery.settings import Settings
 from recovery.timeutil import as_utc, human_age, iso
 
@@ -46,6 +47,25 @@ class Diagnosis:
 
     def text(self) -> str:
         return f"{self.symptom}: {self.evidence}. Root cause: {self.cause}. Fix: {self.fix}"
+
+    @property
+    def section(self) -> str:
+        """The plan section the symptom is filed under ('6.1' of '§6.1 Password ...')."""
+        head = self.symptom.split(" ", 1)[0]
+        return head.removeprefix("§") if head.startswith("§") else ""
+
+    def failed(self, step: str, diagnostics: dict[str, Any] | None = None) -> StepFailed:
+        """The drill step failure this diagnosis explains, with its fields (nothing to parse later)."""
+        return StepFailed(
+            step,
+            self.text(),
+            diagnostics,
+            symptom=self.symptom,
+            evidence=self.evidence,
+            cause=self.cause,
+            fix=self.fix,
+            plan_section=self.section,
+        )
 
     def within(self, section: str) -> str:
         """The text inside a check's message, which already starts with `§<section>`."""

@@ -23,12 +23,33 @@ class NotFound(RecoveryError):
 
 
 class StepFailed(RecoveryError):
-    """A drill step could not reach its state. `step` names it; `diagnostics` is evidence."""
+    """A drill step could not reach its state. `step` names it; `diagnostics` is evidence.
 
-    def __init__(self, step: str, message: str, diagnostics: dict[str, object] | None = None) -> None:
+    Where the plan names the failure, the structured fields carry it (symptom as the plan words
+    it, evidence, root cause, fix, plan section), so nothing needs to parse the message.
+    """
+
+    def __init__(
+        self,
+        step: str,
+        message: str,
+        diagnostics: dict[str, object] | None = None,
+        *,
+        symptom: str = "",
+        evidence: str = "",
+        cause: str = "",
+        fix: str = "",
+        plan_section: str = "",
+    ) -> None:
         super().__init__(f"drill step '{step}' failed: {message}")
         self.step = step
+        self.message = message
         self.diagnostics = diagnostics or {}
+        self.symptom = symptom
+        self.evidence = evidence
+        self.cause = cause
+        self.fix = fix
+        self.plan_section = plan_section
 
 
 class WaitTimeout(RecoveryError):
@@ -43,3 +64,4 @@ EXIT_INTERRUPTED = 2  # Ctrl-C or SIGTERM (the drill was torn down)
 EXIT_INTERNAL = 3  # a defect of the suite, or the evidence could not be written
 EXIT_CONFIG = 4  # bad configuration or command line: one line names the setting, nothing was changed
 EXIT_NO_CHECKS = 5  # the selection ran no check (pytest: no tests collected)
+EXIT_LOCKED = 6  # another drill holds the target's lock (or the swept drill is alive): nothing was changed

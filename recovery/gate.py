@@ -1,13 +1,17 @@
-"""The snapshot gate (plan 2.1.1, 6.2, 7): restore only from a recovery point that can hold the data.
+"""What a restore now would recover (plan 2.1, 2.1.1, 5, 6.2, 7), for health and the drill.
 
-Good: the drill restores the newest snapshot that is available, at least the size threshold,
-not taken within 30 minutes of a credential reset, modification or migration (RDS events), and
-newer than the last data upload; or a point in time inside [earliest, latest restorable]. It
-refuses otherwise, with the checklist table as evidence (the Feb 28 incident: a snapshot taken
-during a password migration restored an empty database).
+Good: point-in-time recovery reaches to within the RPO of now, and the fallback, the newest
+available snapshot, passes the §2.1.1 checklist: available, at least the size threshold, not
+taken within 30 minutes of a credential reset, modification or migration (RDS events), and not
+older than the daily schedule allows. On a live library files are uploaded all day, after the
+nightly snapshot: restoring that snapshot instead of a point in time loses them. That window is
+reported (a row's `notes`), never a reason to refuse it; tonight's snapshot while it is being
+created is normal and is not a candidate.
 
-The size is the instance's provisioned storage, not the data (see FACTS): the restore-and-count
-of the drill is what proves content; the gate keeps the plan's threshold because the plan asks.
+The drill's default recovery point is one a live account always has: the latest restorable time
+when PITR is healthy, else the newest snapshot that passes the checklist; the decision says why
+(`reason`). The size is the instance's provisioned storage, not the data (see FACTS): the
+restore-and-count of the drill is what proves content; the gate keeps the plan's threshold.
 """
 
 from __future__ import annotations
@@ -32,11 +36,18 @@ STEP = "snapshot_gate"
 EVENT_WINDOW = timedelta(minutes=30)
 EVENT_HISTORY = timedelta(days=14)  # RDS keeps events for 14 days
 RISKY_EVENT_WORDS = ("reset master credentials", "master password", "modified", "modification", "migration")
+IN_PROGRESS = ("creating", "backing-up")  # a snapshot being taken: normal, not yet a candidate
+DEFAULT_RPO_SECONDS = 300  # plan 5
+DEFAULT_MAX_AGE_HOURS = 26  # a daily schedule, with slack for the window
 
 
 @dataclass
 class GateRow:
-    """One row of the §2.1.1 checklist, with the gate's verdict and why."""
+    """One row of the §2.1.1 checklist, with the gate's verdict and why.
+
+    `reasons` (each with its `signs` key) refuse the snapshot; `notes` are what a restore from it
+    would miss without making it unusable (uploads after it: the data-loss window versus PITR).
+    """
 
     snapshot: str
     type: str
@@ -47,6 +58,8 @@ class GateRow:
     verdict: str = "pass"
     reasons: list[str] = field(default_factory=list)
     signs: list[str] = field(default_factory=list)  # diagnosis.SIGNS keys, one per reason
+    notes: list[str] = field(default_factory=list)
+    loss_seconds: float | None = None  # uploads after the snapshot: what restoring it instead of PITR loses
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -59,12 +72,36 @@ class GateRow:
             "verdict": self.verdict,
             "reasons": list(self.reasons),
             "signs": list(self.signs),
+            "notes": list(self.notes),
+            "loss_seconds": self.loss_seconds,
         }
+
+
+@dataclass(frozen=True)
+class Pitr:
+    """Point-in-time recovery as RDS reports it now: the restorable window and its lag."""
+
+    latest: datetime | None
+    earliest: datetime | None
+    lag_seconds: float | None
+    retention_days: int
+    rpo_seconds: int
+
+    @property
+    def healthy(self) -> bool:
+        return self.lag_seconds is not None and self.retention_days > 0 and self.lag_seconds <= self.rpo_seconds
+
+    def describe(self) -> str:
+        if self.latest is None or self.lag_seconds is None:
+            return f"no point-in-time recovery (retention {self.retention_days} d, no LatestRestorableTime)"
+        relation = "<=" if self.lag_seconds <= self.rpo_seconds else ">"
+        lag = f"PITR lag {self.lag_seconds:.0f} s {relation} {self.rpo_seconds} s"
+        return f"{lag} (latest restorable {iso(self.latest)})"
 
 
 @dataclass
 class GateDecision:
-    """What to restore: a snapshot, or a point in time (`use_latest` = latest restorable time)."""
+    """What to restore: a snapshot, or a point in time (`use_latest` = latest restorable time), and why."""
 
     mode: str  # "snapshot" | "point-in-time"
     recovery_point: datetime
@@ -75,6 +112,8 @@ class GateDecision:
     last_upload: datetime | None = None
     events: list[dict[str, str]] = field(default_factory=list)
     window: tuple[datetime, datetime] | None = None
+    reason: str = ""
+    in_progress: list[str] = field(default_factory=list)  # snapshots being taken now (not candidates)
 
     def as_state(self) -> dict[str, Any]:
         return {
@@ -87,11 +126,33 @@ class GateDecision:
             "rows": [r.as_dict() for r in self.rows],
             "events": self.events,
             "window": [iso(w) for w in self.window] if self.window else None,
+            "reason": self.reason,
+            "in_progress": list(self.in_progress),
         }
 
 
+@dataclass
+class Readiness:
+    """Health's answer to "what would a restore now recover?" (plan 2.1, 2.1.1, 5)."""
+
+    pitr: Pitr
+    rows: list[GateRow]
+    in_progress: list[str]
+    events: list[dict[str, str]]
+    last_upload: datetime | None
+
+    @property
+    def fallback(self) -> GateRow | None:
+        """The snapshot a restore would fall back to without PITR: the newest available one."""
+        return self.rows[0] if self.rows else None
+
+    @property
+    def usable(self) -> GateRow | None:
+        return next((r for r in self.rows if r.verdict == "pass"), None)
+
+
 def parse_restore_time(raw: str) -> tuple[datetime | None, bool]:
-    """'' -> snapshot mode; 'latest' -> latest restorable; ISO-8601 -> that time (UTC if no zone)."""
+    """'' -> the default recovery point; 'latest' -> latest restorable; ISO-8601 -> that time (UTC if no zone)."""
     raw = raw.strip()
     if not raw:
         return None, False
@@ -120,21 +181,49 @@ def upload_time(objects: Callable[[], Iterable[dict[str, Any]]], configured: str
         raise ConfigError("TURATH_LAST_UPLOAD_TIME", f"expected ISO-8601, got {configured!r}") from None
 
 
+def pitr_state(instance: dict[str, Any], now: datetime, rpo_seconds: int = DEFAULT_RPO_SECONDS) -> Pitr:
+    """The restorable window of `instance` (DescribeDBInstances) as of `now`."""
+    retention = int(instance.get("BackupRetentionPeriod") or 0)
+    raw = instance.get("LatestRestorableTime")
+    if raw is None or retention <= 0:
+        return Pitr(None, None, None, retention, rpo_seconds)
+    latest = as_utc(raw)
+    earliest = now - timedelta(days=retention)
+    created = instance.get("InstanceCreateTime")
+    if created is not None:
+        earliest = max(earliest, as_utc(created))
+    return Pitr(latest, earliest, (now - latest).total_seconds(), retention, rpo_seconds)
+
+
+def split_in_progress(snapshots: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """(candidates, ids of the snapshots being taken right now)."""
+    taking = [s for s in snapshots if str(s.get("Status", "")).lower() in IN_PROGRESS]
+    return [s for s in snapshots if s not in taking], [str(s["DBSnapshotIdentifier"]) for s in taking]
+
+
 def checklist(
-    rds: Any, instance_id: str, snapshots: list[dict[str, Any]], *, min_gb: int, now: datetime, upload: datetime | None
+    rds: Any,
+    instance_id: str,
+    snapshots: list[dict[str, Any]],
+    *,
+    min_gb: int,
+    now: datetime,
+    upload: datetime | None,
+    max_age_hours: int | None = None,
 ) -> tuple[list[GateRow], list[dict[str, str]]]:
     """The §2.1.1 checklist of every snapshot (newest first), and the risky RDS events it used.
 
-    Read-only (DescribeEvents); a ClientError reading the events propagates.
+    Read-only (DescribeEvents); a ClientError reading the events propagates. With `max_age_hours`
+    a snapshot older than that is refused (the daily schedule has stopped).
     """
     oldest = min((as_utc(s["SnapshotCreateTime"]) for s in snapshots), default=now)
     start = max(oldest - EVENT_WINDOW, now - EVENT_HISTORY)
     events = risky_events(rds, instance_id, start, now)
-    return [judge_snapshot(s, now, min_gb, upload, events) for s in snapshots], events
+    return [judge_snapshot(s, now, min_gb, upload, events, max_age_hours) for s in snapshots], events
 
 
 def risky_events(rds: Any, instance_id: str, start: datetime, end: datetime) -> list[dict[str, str]]:
-    """RDS events of the instance that signal a reset, modification or migration."""
+    """RDS events of the instance that signal a reset, modification or migration (every page)."""
     out: list[dict[str, str]] = []
     kwargs: dict[str, Any] = {
         "SourceIdentifier": instance_id,
@@ -154,14 +243,20 @@ def risky_events(rds: Any, instance_id: str, start: datetime, end: datetime) -> 
 
 
 def judge_snapshot(
-    snap: dict[str, Any], now: datetime, min_gb: int, upload: datetime | None, events: list[dict[str, str]]
+    snap: dict[str, Any],
+    now: datetime,
+    min_gb: int,
+    upload: datetime | None,
+    events: list[dict[str, str]],
+    max_age_hours: int | None = None,
 ) -> GateRow:
     created = as_utc(snap["SnapshotCreateTime"])
+    age = (now - created).total_seconds()
     row = GateRow(
         snapshot=snap["DBSnapshotIdentifier"],
         type=str(snap.get("SnapshotType", "")),
         created=created,
-        age=human_age((now - created).total_seconds()),
+        age=human_age(age),
         allocated_gib=int(snap.get("AllocatedStorage") or 0),
         status=str(snap.get("Status", "")),
     )
@@ -179,21 +274,55 @@ def judge_snapshot(
                 f"({event['date']})"
             )
             row.signs.append("during-change")
-    if upload is not None and created < upload:
-        row.reasons.append(f"older than the last data upload ({iso(upload)}): misses it (plan 2.1.1 step 3)")
+    if max_age_hours is not None and age > max_age_hours * 3600:
+        row.reasons.append(f"{human_age(age)} old, over {max_age_hours} h: the daily snapshots have stopped")
         row.signs.append("older-than-upload")
+    if upload is not None and created < upload:
+        row.loss_seconds = (upload - created).total_seconds()
+        row.notes.append(
+            f"misses uploads until {iso(upload)} ({human_age(row.loss_seconds)} after it): restoring it "
+            "instead of a point in time loses them (plan 2.1.1 step 3)"
+        )
     row.verdict = "fail" if row.reasons else "pass"
     return row
 
 
 def table_text(rows: list[GateRow]) -> str:
-    lines = ["snapshot | type | created | age | GiB | status | verdict | reasons"]
+    lines = ["snapshot | type | created | age | GiB | status | verdict | reasons | notes"]
     lines += [
         f"{r.snapshot} | {r.type} | {iso(r.created)} | {r.age} | {r.allocated_gib} | {r.status} | {r.verdict} | "
         + "; ".join(r.reasons)
+        + " | "
+        + "; ".join(r.notes)
         for r in rows
     ]
     return "\n".join(lines)
+
+
+def readiness(
+    rds: Any,
+    instance: dict[str, Any],
+    snapshots: list[dict[str, Any]],
+    *,
+    min_gb: int,
+    now: datetime,
+    upload: datetime | None,
+    rpo_seconds: int = DEFAULT_RPO_SECONDS,
+    max_age_hours: int = DEFAULT_MAX_AGE_HOURS,
+) -> Readiness:
+    """PITR and the fallback snapshot as of `now` (read-only: DescribeEvents)."""
+    newest_first = sorted(snapshots, key=lambda snap: as_utc(snap["SnapshotCreateTime"]), reverse=True)
+    candidates, taking = split_in_progress(newest_first)
+    rows, events = checklist(
+        rds,
+        str(instance["DBInstanceIdentifier"]),
+        candidates,
+        min_gb=min_gb,
+        now=now,
+        upload=upload,
+        max_age_hours=max_age_hours,
+    )
+    return Readiness(pitr_state(instance, now, rpo_seconds), rows, taking, events, upload)
 
 
 def choose(
@@ -206,44 +335,61 @@ def choose(
     now: datetime,
     restore_time: str = "",
     last_upload_time: str = "",
+    rpo_seconds: int = DEFAULT_RPO_SECONDS,
+    max_age_hours: int = DEFAULT_MAX_AGE_HOURS,
 ) -> GateDecision:
-    """The recovery point to restore, or StepFailed with the checklist table as diagnostics."""
+    """The recovery point to restore, or StepFailed with the checklist table as diagnostics.
+
+    Default: the latest restorable time when PITR is healthy (lag within the RPO), else the newest
+    snapshot that passes the checklist. An explicit `restore_time` ('latest' or ISO) is honoured.
+    """
     when, use_latest = parse_restore_time(restore_time)
     instance = rds_api.describe_instance(rds, instance_id)
     if when is not None or use_latest:
-        return _point_in_time(instance, now, when, use_latest)
+        reason = "requested: --restore-time " + ("latest" if use_latest else iso(when))  # type: ignore[arg-type]
+        return _point_in_time(instance, now, when, use_latest, reason)
+    pitr = pitr_state(instance, now, rpo_seconds)
+    if pitr.healthy:
+        decision = _point_in_time(instance, now, None, True, f"default: PITR is healthy ({pitr.describe()})")
+        log.info("snapshot gate: %s", decision.reason)
+        return decision
     snapshots = rds_api.list_snapshots(rds, instance_id)
+    candidates, taking = split_in_progress(snapshots)
     upload = upload_time(lambda: s3_api.iter_objects(s3, files_bucket), last_upload_time)
     try:
-        rows, events = checklist(rds, instance_id, snapshots, min_gb=min_gb, now=now, upload=upload)
+        rows, events = checklist(rds, instance_id, candidates, min_gb=min_gb, now=now, upload=upload)
     except ClientError as exc:
         raise StepFailed(STEP, f"cannot read RDS events of {instance_id}: {exc}") from exc
-    decision = GateDecision(mode="snapshot", recovery_point=now, rows=rows, last_upload=upload, events=events)
+    decision = GateDecision(
+        mode="snapshot", recovery_point=now, rows=rows, last_upload=upload, events=events, in_progress=taking
+    )
     passing = next((r for r in rows if r.verdict == "pass"), None)
     if passing is None:
         table = [r.as_dict() for r in rows]
         raise StepFailed(
             STEP,
-            diagnosis.gate_refused(instance_id, files_bucket, table, upload).text(),
-            {"checklist": table, "table": table_text(rows), "events": events},
+            diagnosis.gate_refused(instance_id, files_bucket, table, upload).text() + f" ({pitr.describe()})",
+            {"checklist": table, "table": table_text(rows), "events": events, "pitr": pitr.describe()},
         )
     decision.snapshot_id = passing.snapshot
     decision.recovery_point = passing.created
-    log.info("snapshot gate: %s (%s old) passes", passing.snapshot, passing.age)
+    loss = f"; it misses {human_age(passing.loss_seconds)} of uploads" if passing.loss_seconds else ""
+    decision.reason = (
+        f"default: {pitr.describe()}, so the newest snapshot passing the §2.1.1 checklist: {passing.snapshot} "
+        f"({passing.age} old){loss}"
+    )
+    log.info("snapshot gate: %s", decision.reason)
     return decision
 
 
-def _point_in_time(instance: dict[str, Any], now: datetime, when: datetime | None, use_latest: bool) -> GateDecision:
+def _point_in_time(
+    instance: dict[str, Any], now: datetime, when: datetime | None, use_latest: bool, reason: str
+) -> GateDecision:
     ident = instance["DBInstanceIdentifier"]
-    latest_raw = instance.get("LatestRestorableTime")
-    retention = int(instance.get("BackupRetentionPeriod") or 0)
-    if latest_raw is None or retention <= 0:
+    pitr = pitr_state(instance, now)
+    if pitr.latest is None or pitr.earliest is None:
         raise StepFailed(STEP, f"{ident} has no point-in-time recovery (automated backups off, plan 2.1)")
-    latest = as_utc(latest_raw)
-    earliest = now - timedelta(days=retention)
-    created = instance.get("InstanceCreateTime")
-    if created is not None:
-        earliest = max(earliest, as_utc(created))
+    latest, earliest = pitr.latest, pitr.earliest
     point = latest if use_latest else when
     if point is None:
         raise ConfigError("TURATH_RESTORE_TIME (--restore-time)", "expected 'latest' or an ISO-8601 time")
@@ -259,4 +405,5 @@ def _point_in_time(instance: dict[str, Any], now: datetime, when: datetime | Non
         restore_time=None if use_latest else point,
         use_latest=use_latest,
         window=(earliest, latest),
+        reason=reason,
     )

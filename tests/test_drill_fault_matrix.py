@@ -28,6 +28,15 @@ STEP_ERROR = re.compile(r"^(?P<diagnosis>§.*) \[error: drill step '(?P<step>\w+
 
 # Production faults a drill recovers around (it replaces RDS_DB_HOST, clones what serves).
 DRILL_UNAFFECTED = ("wrong-db-endpoint", "deployment-failed")
+# Faults that break a drill step: every check that needs the step ERRORs naming it; no other
+# check may ERROR. The catalog's `drill` lists what fails or errors; the checks that FAIL by their
+# own assertion are those not behind the broken step (the gate's verdict, the leak check).
+BREAKS_STEP = {
+    "password-mismatch": "restore",
+    "s3-access-denied": "storage",
+    "snapshot-stale": "snapshot_gate",
+    "cli-entrypoint-bypass": "reindex",
+}
 
 
 def run_drill(run_suite: Callable[..., SuiteRun], twin: Twin) -> SuiteRun:
@@ -42,6 +51,13 @@ def test_drill_fault_fails_exactly_its_checks(run_suite: Callable[..., SuiteRun]
     run = run_drill(run_suite, fresh_twin)
     assert run.failing() == set(fault.drill), run.stdout[-4000:]
     assert run.returncode == 1, run.stdout[-4000:]
+    errored = {c["id"] for c in run.results["checks"] if c["outcome"] == "error"}
+    step = BREAKS_STEP.get(name)
+    assert run.results["drill"]["failed_step"] == step, run.stdout[-4000:]
+    if step is None:
+        assert errored == set(), f"{name} breaks no step, yet these errored: {sorted(errored)}"
+    else:
+        assert errored, f"{name} breaks step {step}, yet no check errored"
     leftovers = run.results["drill"]["leftovers"]
     if "drill_left_nothing_behind" in fault.drill:
         assert leftovers, "the leak check failed but results.json names no leftover"
@@ -58,7 +74,7 @@ def test_drill_fault_fails_exactly_its_checks(run_suite: Callable[..., SuiteRun]
             assert found["diagnosis"].startswith("§"), entry["message"]
             assert "Root cause:" in found["diagnosis"], entry["message"]
             assert "Fix:" in found["diagnosis"], entry["message"]
-            assert found["step"] == run.results["drill"]["failed_step"]
+            assert found["step"] == step
 
 
 @pytest.mark.parametrize("name", DRILL_UNAFFECTED)

@@ -57,6 +57,15 @@ def test_fault_fails_exactly_its_checks(run_suite: Callable[..., SuiteRun], fres
             assert entry["remediation"], entry
 
 
+@pytest.mark.parametrize("name", [f.name for f in FAULTS if not f.health and not f.drill])
+def test_ordinary_day_fails_nothing(run_suite: Callable[..., SuiteRun], fresh_twin: Twin, name: str) -> None:
+    """Catalogued conditions of a healthy live account (tonight's snapshot being created): no false alarm."""
+    fresh_twin.apply_faults((name,))
+    run = run_suite("-m", "health", env=twin_env(fresh_twin))
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert run.failing() == set(), run.stdout[-4000:]
+
+
 def _fault_args(names: tuple[str, ...]) -> list[str]:
     return [arg for name in names for arg in ("--twin-fault", name)]
 
@@ -95,6 +104,7 @@ def test_catalog_names_only_real_checks() -> None:
         assert set(fault.health) <= known, (fault.name, set(fault.health) - known)
         assert set(fault.drill) <= known, (fault.name, set(fault.drill) - known)
         assert fault.sections, fault.name
+    assert any(not f.health and not f.drill for f in FAULTS), "an ordinary-day condition keeps the checks honest"
 
 
 def render_matrix() -> str:
@@ -114,7 +124,8 @@ def render_matrix() -> str:
             + [f"`{c}{_on_recovered(checks[c])}` (§{checks[c].plan_section})" for c in f.drill if c in checks]
         )
         sections = ", ".join(f"§{s}" for s in f.sections)
-        lines.append(f"| `{f.name}` | {sections} | {f.summary} | {', '.join(f.modes)} | {failing} |")
+        mode = ", ".join(f.modes) or "none (an ordinary day)"
+        lines.append(f"| `{f.name}` | {sections} | {f.summary} | {mode} | {failing or 'none'} |")
     lines += ["", "## Checks and the faults that break them", "", "| check | plan | severity | broken by |"]
     lines.append("|---|---|---|---|")
     for cid, meta in sorted(checks.items(), key=lambda kv: (kv[1].plan_section, kv[0])):

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from fixtures import meta
 from fixtures.reporting import EVIDENCE_FILES, results_outcome, run_mode
 from recovery.redaction import scrub, scrub_data
 from recovery.secrets import MASK, Secret, known_secrets
@@ -200,9 +199,6 @@ def run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path_fac
     monkeypatch.setenv("PYTHONPATH", str(REPO))  # xdist workers import fixtures.* from the repo
     for var in ("TURATH_TARGET", "TURATH_DB_USER", "TURATH_RDS_INSTANCE", "AWS_REGION", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(var, raising=False)
-
-    # The settings plugin (if a test loads it) hands its Settings to fixtures.meta: restore afterwards.
-    monkeypatch.setattr(meta, "_settings", meta.current_settings())
 
     def go(
         secret: str, *args: str, reports: Path | None = None, module: str = CHECK_MODULE, into: Path | None = None

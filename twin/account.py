@@ -16,6 +16,8 @@ from typing import Any
 
 from moto.backends import get_backend
 
+from twin.invenio_db import ALEMBIC_HEADS
+
 log = logging.getLogger(__name__)
 
 ACCOUNT_ID = "123456789012"
@@ -113,7 +115,12 @@ class AccountSeeder:
         return snap
 
     # ---- S3 (plan 2.2, 2.4) ---------------------------------------------------------------
-    def s3(self, objects: Iterable[tuple[str, bytes, datetime | None]], tfstate: bytes, now: datetime) -> None:
+    def s3(
+        self,
+        objects: Iterable[tuple[str, bytes, datetime | None]],
+        tfstate: list[tuple[bytes, timedelta]],
+        now: datetime,
+    ) -> None:
         s = self.spec
         s3 = self.clients("s3")
         loc = {} if s.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": s.region}}
@@ -168,9 +175,27 @@ class AccountSeeder:
                 obj.last_modified = uploaded  # the day the book was uploaded, not the seeding
             count += 1
         log.debug("seeded %d objects into %s", count, s.files_bucket)
-        s3.put_object(Bucket=s.tfstate_bucket, Key=s.tfstate_key, Body=tfstate, ServerSideEncryption="aws:kms")
-        key_obj = b.get_object(s.tfstate_bucket, s.tfstate_key)
-        key_obj.last_modified = now - timedelta(days=2, hours=3)
+        for body, ago in tfstate:  # every apply wrote a version (the bucket is versioned)
+            s3.put_object(Bucket=s.tfstate_bucket, Key=s.tfstate_key, Body=body, ServerSideEncryption="aws:kms")
+            # moto keeps S3 times naive UTC (ListObjectVersions sorts them against a naive epoch)
+            b.get_object(s.tfstate_bucket, s.tfstate_key).last_modified = (
+                (now - ago).astimezone(UTC).replace(tzinfo=None)
+            )
+        # Previews (PDF.js, Mirador) fetch files from the browser: the bucket answers CORS.
+        s3.put_bucket_cors(
+            Bucket=s.files_bucket,
+            CORSConfiguration={
+                "CORSRules": [
+                    {
+                        "AllowedMethods": ["GET", "HEAD"],
+                        "AllowedOrigins": ["https://invenio.turath-project.com"],
+                        "AllowedHeaders": ["*"],
+                        "ExposeHeaders": ["ETag", "Content-Length", "Content-Range"],
+                        "MaxAgeSeconds": 3600,
+                    }
+                ]
+            },
+        )
 
     # ---- network and load balancer ---------------------------------------------------------
     def network(self) -> dict[str, Any]:
@@ -290,7 +315,9 @@ class AccountSeeder:
                     "image": IMAGE,
                     "memory": 2048,
                     "essential": True,
-                    "entryPoint": ["/usr/local/bin/resolve-db-uri.sh"],
+                    # No entryPoint: the image's own ENTRYPOINT is resolve-db-uri.sh (plan 2.5).
+                    # The image's CI declares its Alembic heads with the deployment (`invenio alembic heads`).
+                    "dockerLabels": {"turath.alembic.heads": " ".join(ALEMBIC_HEADS)},
                     "command": ["celery-worker"] if service == "worker" else ["uwsgi", "/opt/invenio/uwsgi.ini"],
                     "environment": [{"name": k, "value": v} for k, v in sorted(env.items())],
                     "logConfiguration": {
@@ -344,24 +371,65 @@ def backdate_snapshot(snap: Any, at: datetime) -> None:
     snap.status = "available"
 
 
-def tfstate_document(password: str, endpoint: str, lineage: str = "5d0c7e5e-7b8a-4c0e-9b8e-1f3d1c2b7a10") -> bytes:
-    """A Terraform state like the Turath one: it holds the generated master password (plan 2.5)."""
+LINEAGE = "5d0c7e5e-7b8a-4c0e-9b8e-1f3d1c2b7a10"
+# What the Turath configuration manages besides the password, as (type, name).
+MANAGED = (
+    ("aws_db_instance", "rds"),
+    ("aws_s3_bucket", "files"),
+    ("aws_s3_bucket", "cold_storage"),
+    ("aws_s3_bucket_replication_configuration", "files"),
+    ("aws_ecs_cluster", "main"),
+    ("aws_ecs_task_definition", "web_ui"),
+    ("aws_ecs_task_definition", "web_api"),
+    ("aws_ecs_task_definition", "worker"),
+    ("aws_ecs_service", "web_ui"),
+    ("aws_ecs_service", "web_api"),
+    ("aws_ecs_service", "worker"),
+    ("aws_opensearch_domain", "search"),
+)
+
+
+def tfstate_document(
+    password: str, endpoint: str, lineage: str = LINEAGE, serial: int = 212, managed: int = len(MANAGED)
+) -> bytes:
+    """A Terraform state like the Turath one: it holds the generated master password (plan 2.5).
+
+    `serial` grows with every apply; `managed` is how many of MANAGED it holds besides the password.
+    """
+    resources: list[dict[str, Any]] = [
+        {
+            "mode": "managed",
+            "type": "random_password",
+            "name": "rds_master_password",
+            "provider": 'provider["registry.terraform.io/hashicorp/random"]',
+            "instances": [{"schema_version": 3, "attributes": {"length": 32, "special": False, "result": password}}],
+        }
+    ]
+    resources += [
+        {
+            "mode": "managed",
+            "type": kind,
+            "name": name,
+            "provider": 'provider["registry.terraform.io/hashicorp/aws"]',
+            "instances": [{"schema_version": 0, "attributes": {"id": f"{name}-{serial}"}}],
+        }
+        for kind, name in MANAGED[:managed]
+    ]
     state = {
         "version": 4,
         "terraform_version": "1.9.8",
-        "serial": 212,
+        "serial": serial,
         "lineage": lineage,
         "outputs": {"rds_endpoint": {"value": endpoint, "type": "string"}},
-        "resources": [
-            {
-                "mode": "managed",
-                "type": "random_password",
-                "name": "rds_master_password",
-                "provider": 'provider["registry.terraform.io/hashicorp/random"]',
-                "instances": [
-                    {"schema_version": 3, "attributes": {"length": 32, "special": False, "result": password}}
-                ],
-            }
-        ],
+        "resources": resources,
     }
     return json.dumps(state, indent=2).encode()
+
+
+def tfstate_history(password: str, endpoint: str) -> list[tuple[bytes, timedelta]]:
+    """The state's versions in the bucket, oldest first, with how long ago each was written."""
+    return [
+        (tfstate_document(password, endpoint, serial=198, managed=len(MANAGED) - 2), timedelta(days=41)),
+        (tfstate_document(password, endpoint, serial=211, managed=len(MANAGED) - 1), timedelta(days=9)),
+        (tfstate_document(password, endpoint, serial=212), timedelta(days=2, hours=3)),
+    ]

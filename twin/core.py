@@ -25,33 +25,52 @@ from botocore.config import Config
 from psycopg.conninfo import make_conninfo
 
 from twin import ecsagent, rdsdata, realism, site
-from twin.account import ACCOUNT_ID, AccountSeeder, AccountSpec, backend, tfstate_document
+from twin.account import ACCOUNT_ID, AccountSeeder, AccountSpec, backend, tfstate_history
 from twin.awsserver import AwsServer, Operation
 from twin.ecsagent import EcsAgent, wait_settled
 from twin.invenio_cli import run_command, search_key
 from twin.invenio_db import SCHEMA_PATH, Dataset, file_content, generate, load
 from twin.postgres import PostgresServer
 from twin.rdsdata import RdsData
-from twin.search import IndexWorker, SearchIndex
+from twin.search import IndexWorker, SearchEndpoint, SearchIndex
 from twin.site import Sites
 
 log = logging.getLogger(__name__)
 
 SEED_TEMPLATE = "twin_seed"
+AUTOMATED_REPOSITORY = "cs-automated-enc"  # where Amazon OpenSearch Service keeps its hourly snapshots
+# Members of each community (owner first) and a community-submission request per fifth record:
+# what invenio-communities and invenio-requests write, and `rebuild-all-indices` indexes.
+SEED_MEMBERS_SQL = """
+INSERT INTO communities_members (id, community_id, user_id, role, visible, active, json, created, updated)
+SELECT gen_random_uuid(), c.id, u.id, CASE WHEN u.n = 1 THEN 'owner' ELSE 'reader' END, true, true,
+       jsonb_build_object('role', CASE WHEN u.n = 1 THEN 'owner' ELSE 'reader' END), c.created, c.updated
+FROM communities_metadata c
+CROSS JOIN LATERAL (
+    SELECT id, row_number() OVER (ORDER BY id) AS n FROM accounts_user
+    ORDER BY id OFFSET (abs(hashtext(c.slug)) % 10) LIMIT 4
+) u
+"""
+SEED_REQUESTS_SQL = """
+INSERT INTO request_metadata (id, number, json, created, updated)
+SELECT gen_random_uuid(), row_number() OVER (ORDER BY r.created)::text,
+       jsonb_build_object('type', 'community-submission', 'status', 'accepted'), r.created, r.updated
+FROM rdm_records_metadata r
+WHERE r.json IS NOT NULL AND r.index = 1 AND abs(hashtext(r.id::text)) % 5 = 0
+"""
+STATS_DOCUMENTS = 300  # aggregated usage events: only the index holds them
 ACCESS_KEY = "twin-access-key"  # moto accepts any; these are not secrets
 SECRET_KEY = "twin-secret-key"
 
 
 def last_upload(now: datetime) -> datetime:
-    """When the last batch of uploads ended: two hours before the newest nightly snapshot.
+    """When the last upload happened: 25 minutes ago, hours after the nightly snapshot.
 
-    The library is uploaded in batches (plan 2.1.1: "if you uploaded books at 15:00..."), and the
-    best practice is a snapshot after a batch; the newest automated snapshot (03:12 UTC) holds it.
+    A live library is uploaded to all day (plan 2.1.1: "if you uploaded books at 15:00..."):
+    the newest automated snapshot (03:12 UTC) misses today's uploads and point-in-time recovery
+    covers them. That is an ordinary day, not a fault.
     """
-    nightly = now.replace(hour=3, minute=12, second=31, microsecond=0)
-    if nightly > now - timedelta(minutes=10):
-        nightly -= timedelta(days=1)
-    return nightly - timedelta(hours=2)
+    return now - timedelta(minutes=25)
 
 
 def generate_password(length: int = 32) -> str:
@@ -125,6 +144,9 @@ class Twin:
         self._traffic: threading.Thread | None = None
         self._objects: list[tuple[str, bytes, datetime | None]] | None = None
         self._lock = threading.Lock()
+        self.search_endpoint: SearchEndpoint | None = None
+        self.search_address = ""
+        self.snapshots_failing_since: datetime | None = None  # OpenSearch snapshots fail from then on
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> TwinInfo:
@@ -147,6 +169,8 @@ class Twin:
             if self._pg_error is not None:
                 raise self._pg_error
             self._activate_data_plane()
+            self.search_endpoint = SearchEndpoint(lambda: list(self.indices.values()), self.opensearch_snapshots)
+            self.search_address = self.search_endpoint.start()
         self.timings["services"] = time.perf_counter() - t0
         self.seed()
         if self.data:
@@ -170,6 +194,8 @@ class Twin:
             # Loaded as the master user, so every table belongs to it, as after Alembic on RDS.
             with psycopg.connect(pg.dsn(SEED_TEMPLATE, self.spec.db_user, self.password)) as conn:
                 load(conn, self.dataset, self.spec.files_bucket)
+                conn.execute(SEED_MEMBERS_SQL)
+                conn.execute(SEED_REQUESTS_SQL)
             self.timings["database"] = time.perf_counter() - t0
         except BaseException as exc:  # surfaced in start()
             self._pg_error = exc
@@ -202,8 +228,12 @@ class Twin:
             self.rds_data.lazy_snapshots = False
             self.rds_data.attach(self.backend("rds").databases[self.spec.rds_instance], SEED_TEMPLATE)
         endpoint = self.rds_endpoint(self.spec.rds_instance)
-        seeder.s3(self.seed_objects(), tfstate_document(self.password, endpoint), now)
+        seeder.s3(self.seed_objects(), tfstate_history(self.password, endpoint), now)
         seeder.services()
+        if self.search_address:
+            # The domain's endpoint answers here (the twin's OpenSearch data plane).
+            self.backend("opensearch").domains[self.spec.opensearch_domain].endpoint = self.search_address
+        self.snapshots_failing_since = None
         target_groups = seeder.load_balancer(network)
         seeder.ecs(self.task_environment, network, target_groups)
         if self.agent is not None:
@@ -233,6 +263,9 @@ class Twin:
         run_command(["invenio", "rdm", "rebuild-all-indices"], env, self.search_index, True)
         while index.pending():
             index.process_queue(batch=5000)
+        for i in range(STATS_DOCUMENTS):
+            kind = "stats-record-view" if i % 3 else "stats-file-download"
+            index.put(kind, f"stat-{i}", {"count": 1 + i % 7, "unique_count": 1})
 
     def _start_background(self) -> None:
         """The Celery worker that drains index queues, and users browsing the site."""
@@ -250,6 +283,8 @@ class Twin:
 
     def stop(self) -> None:
         self._traffic_stop.set()
+        if self.search_endpoint is not None:
+            self.search_endpoint.stop()
         if self.worker is not None:
             self.worker.stop()
         if self.sites is not None:
@@ -309,7 +344,7 @@ class Twin:
         """What Terraform puts in each service's task definition (plan 2.5)."""
         s = self.spec
         domain = self.backend("opensearch").domains.get(s.opensearch_domain)
-        search_host = f"{domain.endpoint}:443" if domain is not None else f"{s.opensearch_domain}.es:443"
+        search_host = _with_port(domain.endpoint) if domain is not None else f"{s.opensearch_domain}.es:443"
         return {
             "RDS_DB_HOST": self.rds_endpoint(s.rds_instance),
             "RDS_DB_PASSWORD": self.password,
@@ -370,14 +405,38 @@ class Twin:
     def search_index(self, key: str) -> SearchIndex | None:
         """The indices INVENIO_SEARCH_HOSTS (and prefix) name, if that OpenSearch domain exists."""
         hosts, _, prefix = key.partition("|")
-        host = hosts.split(",")[0].split("://")[-1].split(":")[0]
+        host = _bare(hosts.split(",")[0])
         domains = self.backend("opensearch").domains.values()
-        if not any(d.endpoint == host and not getattr(d, "deleted", False) for d in domains):
+        if not any(_bare(d.endpoint or "") == host and not getattr(d, "deleted", False) for d in domains):
             return None
         with self._lock:
             if key not in self.indices:
                 self.indices[key] = SearchIndex(prefix=prefix or "invenio-")
             return self.indices[key]
+
+    def opensearch_snapshots(self) -> dict[str, list[dict[str, Any]]]:
+        """The automated repository: a snapshot of every index each hour for two days (14 in reality).
+
+        From `snapshots_failing_since` on they fail (a red cluster), as `_snapshot/<repo>/_all` shows.
+        """
+        now = datetime.now(UTC).replace(minute=7, second=0, microsecond=0)
+        names = sorted({name for idx in list(self.indices.values()) for name in idx.aliases().values()})
+        out = []
+        for hours in range(48, -1, -1):
+            start = now - timedelta(hours=hours)
+            if start > datetime.now(UTC):
+                continue
+            failing = self.snapshots_failing_since is not None and start >= self.snapshots_failing_since
+            out.append(
+                {
+                    "snapshot": f"{start:%Y-%m-%dt%H-%M-%S}.twin",
+                    "state": "FAILED" if failing else "SUCCESS",
+                    "indices": [] if failing else names,
+                    "start_time_in_millis": int(start.timestamp() * 1000),
+                    "end_time_in_millis": int((start + timedelta(minutes=2)).timestamp() * 1000),
+                }
+            )
+        return {AUTOMATED_REPOSITORY: out}
 
     def write_log(self, group: str, stream: str, lines: list[str]) -> None:
         """Append lines to a CloudWatch log stream (what the awslogs driver does)."""
@@ -485,6 +544,17 @@ class Twin:
                     rolloutState="COMPLETED",
                     rolloutStateReason=f"ECS deployment {dep['id']} completed.",
                 )
+
+
+def _with_port(endpoint: str) -> str:
+    """INVENIO_SEARCH_HOSTS for a domain endpoint: HTTPS on 443 unless the endpoint names its port."""
+    return endpoint if ":" in endpoint else f"{endpoint}:443"
+
+
+def _bare(host: str) -> str:
+    """'https://h:443' -> 'h'; 'h:9243' stays (a non-default port is part of the address)."""
+    host = host.split("://")[-1]
+    return host.removesuffix(":443")
 
 
 def _quiet_werkzeug() -> None:

@@ -70,9 +70,10 @@ def effective_command(entry_point: list[str], command: list[str]) -> tuple[list[
     Docker runs entryPoint + command. With the image's entrypoint the script builds the DB URI
     and execs the command. With `["/bin/sh", "-c"]` only the first word of the command is the
     script (the rest become $0, $1...), and the URI is built only if that script calls
-    resolve-db-uri.sh itself: a one-off `invenio ...` override skips it (plan 6.3).
+    resolve-db-uri.sh itself: a one-off `invenio ...` override skips it (plan 6.3). No entryPoint
+    in the task definition is the image's own ENTRYPOINT, which is the script (plan 2.5).
     """
-    if ENTRYPOINT in entry_point:
+    if not entry_point or ENTRYPOINT in entry_point:
         return command, True
     full = [*entry_point, *command]
     if len(full) >= 3 and _is_shell(full[0]) and full[1] in ("-c", "-lc"):

@@ -131,8 +131,24 @@ def _all(twin: Twin) -> tuple[str, ...]:
     return twin.spec.services
 
 
-def _pitr_lagging(twin: Twin) -> None:
-    twin.backend("rds").databases[twin.spec.rds_instance].twin_pitr_lag = timedelta(minutes=47)
+def _pitr_lagging(twin: Twin, lag: timedelta = timedelta(minutes=47)) -> None:
+    twin.backend("rds").databases[twin.spec.rds_instance].twin_pitr_lag = lag
+
+
+def _nightly_snapshot_running(twin: Twin) -> None:
+    """Tonight's automated snapshot started 4 minutes ago and is still `creating` (an ordinary night)."""
+    b = twin.backend("rds")
+    at = datetime.now(UTC) - timedelta(minutes=4)
+    snap = b.create_db_snapshot(
+        twin.spec.rds_instance, f"rds:{twin.spec.rds_instance}-{at:%Y-%m-%d-%H-%M}", snapshot_type="automated"
+    )
+    backdate_snapshot(snap, at)
+    snap.status = "creating"
+
+
+def _rds_storage_full(twin: Twin) -> None:
+    """The instance ran out of storage: RDS reports `storage-full` (reads work, writes fail)."""
+    twin.backend("rds").databases[twin.spec.rds_instance].status = "storage-full"
 
 
 def _snapshot_small(twin: Twin) -> None:
@@ -184,9 +200,54 @@ def _tfstate_unencrypted(twin: Twin) -> None:
     twin.client("s3").delete_bucket_encryption(Bucket=twin.spec.tfstate_bucket)
 
 
+def _s3_replication_partial(twin: Twin) -> None:
+    """The replication rule was narrowed to one prefix: everything else is no longer replicated."""
+    s3 = twin.client("s3")
+    conf = s3.get_bucket_replication(Bucket=twin.spec.files_bucket)["ReplicationConfiguration"]
+    for rule in conf["Rules"]:
+        rule["Filter"] = {"Prefix": "uploads/2019/"}
+    s3.put_bucket_replication(Bucket=twin.spec.files_bucket, ReplicationConfiguration=conf)
+
+
+def _tfstate_public(twin: Twin) -> None:
+    """Someone opened the state bucket to "share the state": no public-access block, Principal * may read."""
+    s3 = twin.client("s3")
+    bucket = twin.spec.tfstate_bucket
+    s3.delete_public_access_block(Bucket=bucket)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ShareState",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+            }
+        ],
+    }
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+
+
+def _tfstate_rolled_back(twin: Twin) -> None:
+    """An apply from a stale checkout wrote an older state (serial 205, fewer resources) over the current one."""
+    from twin.account import MANAGED, tfstate_document
+
+    body = tfstate_document(
+        twin.password, twin.rds_endpoint(twin.spec.rds_instance), serial=205, managed=len(MANAGED) - 3
+    )
+    twin.client("s3").put_object(
+        Bucket=twin.spec.tfstate_bucket, Key=twin.spec.tfstate_key, Body=body, ServerSideEncryption="aws:kms"
+    )
+
+
 def _tfstate_stale(twin: Twin) -> None:
-    key = twin.backend("s3").get_object(twin.spec.tfstate_bucket, twin.spec.tfstate_key)
-    key.last_modified = datetime.now(UTC) - timedelta(days=200)
+    """Nobody has written the state to the bucket for 200 days: every version is that much older."""
+    bucket = twin.backend("s3").get_bucket(twin.spec.tfstate_bucket)
+    for version in bucket.keys.getlist(twin.spec.tfstate_key):
+        stamp = version.last_modified
+        aware = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+        version.last_modified = (aware - timedelta(days=200)).astimezone(UTC).replace(tzinfo=None)  # moto: naive
 
 
 def _drop_password(env: dict[str, str]) -> None:
@@ -203,6 +264,25 @@ def _wrong_endpoint(twin: Twin) -> None:
         sock.bind(("127.0.0.1", 0))
         closed = f"127.0.0.1:{sock.getsockname()[1]}"
     _deployed_env_change(_all, lambda env: env.update(RDS_DB_HOST=closed))(twin)
+
+
+def _log_group_misnamed(twin: Twin) -> None:
+    """Terraform renamed the web services' log groups: the tasks log to /ecs/..., the suite reads the old ones."""
+    logs = twin.client("logs")
+
+    def elsewhere(container: dict[str, Any]) -> None:
+        options = container["logConfiguration"]["options"]
+        options["awslogs-group"] = "/ecs" + options["awslogs-group"].replace("/invenio-default/", "/invenio-default-")
+        if not logs.describe_log_groups(logGroupNamePrefix=options["awslogs-group"])["logGroups"]:
+            logs.create_log_group(logGroupName=options["awslogs-group"])
+
+    for service in _web(twin):
+        deploy(twin, service, register_container_revision(twin, service, elsewhere))
+
+
+def _log_group_missing(twin: Twin) -> None:
+    """web-ui's log group was deleted (a cleanup script): its tasks' lines go nowhere."""
+    twin.client("logs").delete_log_group(logGroupName=twin.spec.log_group(_first_web(twin)[0]))
 
 
 def _stale_deployment(twin: Twin) -> None:
@@ -244,6 +324,19 @@ def _image_drift(twin: Twin) -> None:
     keep = ("family", "taskRoleArn", "executionRoleArn", "networkMode", "containerDefinitions", "cpu", "memory")
     arn = ecs.register_task_definition(**{k: td[k] for k in keep if k in td})["taskDefinition"]["taskDefinitionArn"]
     deploy(twin, service, arn)
+
+
+def _image_ahead_of_database(twin: Twin) -> None:
+    """:develop moved on: the services now run an image with a new Alembic head the database never got."""
+    from twin.invenio_db import ALEMBIC_HEADS
+
+    heads = " ".join([*ALEMBIC_HEADS[1:], "f3b9c0de4a21"])
+
+    def newer_image(container: dict[str, Any]) -> None:
+        container["dockerLabels"] = {**(container.get("dockerLabels") or {}), "turath.alembic.heads": heads}
+
+    for service in twin.spec.services:
+        deploy(twin, service, register_container_revision(twin, service, newer_image))
 
 
 def _opensearch_processing(twin: Twin) -> None:
@@ -292,9 +385,9 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         "pitr-lagging",
         ("5",),
-        "latest restorable time 47 minutes behind now",
+        "latest restorable time 47 minutes behind now: a restore now loses today's uploads since the nightly snapshot",
         _pitr_lagging,
-        health=("rds_pitr_lag_within_rpo",),
+        health=("rds_pitr_lag_within_rpo", "rds_snapshot_checklist_passes"),
     ),
     Fault(
         "snapshot-missed",
@@ -323,7 +416,7 @@ FAULTS: tuple[Fault, ...] = (
         ("2.2",),
         "replication configuration of the files bucket removed",
         _s3_replication_missing,
-        health=("s3_files_bucket_replication_enabled",),
+        health=("s3_files_bucket_replication_enabled", "s3_files_bucket_replication_covers_every_object"),
     ),
     Fault(
         "cold-storage-missing",
@@ -424,6 +517,14 @@ FAULTS: tuple[Fault, ...] = (
         health=("ecs_service_image_expected",),
     ),
     Fault(
+        "image-ahead-of-database",
+        ("3",),
+        "the mutable :develop image moved on: the services run heads with a new Alembic revision the database "
+        "never got (invenio alembic upgrade not run)",
+        _image_ahead_of_database,
+        health=("db_alembic_revision_matches_image",),
+    ),
+    Fault(
         "opensearch-processing",
         ("2.3",),
         "the OpenSearch domain is stuck processing a configuration change",
@@ -443,6 +544,60 @@ FAULTS: tuple[Fault, ...] = (
         "the Celery broker was deleted",
         _broker_stopped,
         health=("mq_broker_running",),
+    ),
+    Fault(
+        "nightly-snapshot-running",
+        ("2.1",),
+        "an ordinary night: tonight's automated snapshot is being created (status creating); yesterday's is "
+        "available. Health must fail nothing",
+        _nightly_snapshot_running,
+    ),
+    Fault(
+        "rds-storage-full",
+        ("2.1", "6.4"),
+        "the production instance is storage-full: every backup setting is fine, writes fail",
+        _rds_storage_full,
+        health=("rds_instance_available",),
+    ),
+    Fault(
+        "s3-replication-partial",
+        ("2.2",),
+        "the replication rule was narrowed to the prefix uploads/2019/: the other files are not replicated",
+        _s3_replication_partial,
+        health=("s3_files_bucket_replication_covers_every_object",),
+    ),
+    Fault(
+        "tfstate-public",
+        ("2.4", "2.5"),
+        "the state bucket has no public-access block and a policy lets Principal * read the state (and its "
+        "master password)",
+        _tfstate_public,
+        health=("tfstate_bucket_not_public",),
+    ),
+    Fault(
+        "tfstate-rolled-back",
+        ("2.4",),
+        "an apply from a stale checkout wrote serial 205 with 3 fewer resources over serial 212",
+        _tfstate_rolled_back,
+        health=("tfstate_never_goes_backwards",),
+    ),
+    Fault(
+        "log-group-misnamed",
+        ("5.1", "6.1"),
+        "the web services now log to /ecs/invenio-default-web-*; the suite reads /invenio-default/web-*",
+        _log_group_misnamed,
+        health=("logs_web_log_groups_receive_events",),
+    ),
+    Fault(
+        "log-group-missing",
+        ("5.1", "6.1"),
+        "web-ui's log group was deleted: no log check can see its entrypoint or password lines",
+        _log_group_missing,
+        health=(
+            "logs_web_log_groups_receive_events",
+            "logs_resolve_db_uri_succeeded",
+            "logs_no_password_failures",
+        ),
     ),
 )
 
@@ -488,6 +643,26 @@ def _index_stale(twin: Twin) -> None:
         index.remove("records", str(doc["id"]))
 
 
+def _index_partial_rebuild(twin: Twin) -> None:
+    """The index was destroyed and rebuilt with `rdm-records rebuild-index` only (invenio-app-rdm #1816):
+    records and drafts are back; users, communities, members and requests are empty."""
+    from twin.invenio_cli import run_command, search_key
+
+    env = twin.task_environment("web-ui")
+    index = twin.search_index(search_key(env))
+    assert index is not None
+    index.destroy()
+    index.init()
+    run_command(["invenio", "rdm-records", "rebuild-index"], env, twin.search_index, True)
+    while index.pending():
+        index.process_queue(batch=5000)
+
+
+def _opensearch_snapshots_failing(twin: Twin) -> None:
+    """The domain's automated snapshots have failed for three days (a red cluster stops them)."""
+    twin.snapshots_failing_since = datetime.now(UTC) - timedelta(days=3)
+
+
 def _file_missing(twin: Twin) -> None:
     """An object the database references was deleted from the files bucket."""
     _, uri = _oldest_record_files(twin, 1)[0]
@@ -506,6 +681,33 @@ def _empty_database(twin: Twin) -> None:
         "TRUNCATE rdm_records_files, rdm_records_metadata, rdm_drafts_metadata, rdm_versions_state, files_files, "
         "communities_metadata, accounts_userrole, access_actionsroles, accounts_role, accounts_user CASCADE",
     )
+
+
+PARTIAL_LOSS = 0.1  # above the minimum, beyond the baseline tolerance (2 %)
+
+
+# Every tenth user (none of the admins), and every tenth of the older latest published records.
+DELETE_SOME_USERS = (
+    "DELETE FROM accounts_user WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n "
+    "FROM accounts_user WHERE id NOT IN (SELECT user_id FROM accounts_userrole)) AS u "
+    f"WHERE n % {round(1 / PARTIAL_LOSS)} = 0)"
+)
+DELETE_SOME_RECORDS = (
+    "DELETE FROM rdm_records_metadata WHERE id IN (SELECT id FROM (SELECT r.id, row_number() OVER "
+    "(ORDER BY r.created) AS n FROM rdm_records_metadata r JOIN rdm_versions_state v ON v.latest_id = r.id "
+    f"WHERE r.json IS NOT NULL AND r.deletion_status = 'P') AS p WHERE n % {round(1 / PARTIAL_LOSS)} = 0 "
+    "AND n < (SELECT count(*) FROM rdm_records_metadata) - 50)"
+)
+
+
+def _users_partly_deleted(twin: Twin) -> None:
+    """Every tenth user account (none of the admins) was deleted: a partial loss, not an empty database."""
+    _sql(twin, DELETE_SOME_USERS)
+
+
+def _records_partly_deleted(twin: Twin) -> None:
+    """Every tenth of the older published records was deleted from the database (rows gone, index kept)."""
+    _sql(twin, DELETE_SOME_RECORDS)
 
 
 def _s3_access_denied(twin: Twin) -> None:
@@ -528,11 +730,40 @@ def _s3_access_denied(twin: Twin) -> None:
 
 DATA_FAULTS: tuple[Fault, ...] = (
     Fault(
+        "index-partial-rebuild",
+        ("2.3", "4"),
+        "the index was destroyed and rebuilt with `rdm-records rebuild-index` only: users, communities, members "
+        "and requests indices are empty (invenio-app-rdm #1816, #1914, #2608)",
+        _index_partial_rebuild,
+        health=("search_indices_match_database",),
+    ),
+    Fault(
+        "opensearch-snapshots-failing",
+        ("2.3",),
+        "the domain's automated snapshots have failed for 3 days: the usage statistics (stats-*) have no recent copy",
+        _opensearch_snapshots_failing,
+        health=("opensearch_stats_snapshot_recent",),
+    ),
+    Fault(
+        "users-partly-deleted",
+        ("5.2", "6.2"),
+        "10 % of the user accounts were deleted (above the minimum, beyond the baseline tolerance)",
+        _users_partly_deleted,
+        health=("db_users_present", "search_indices_match_database"),
+    ),
+    Fault(
+        "records-partly-deleted",
+        ("5.2", "6.2"),
+        "10 % of the older published records were deleted from the database; the index still lists them",
+        _records_partly_deleted,
+        health=("db_records_present", "search_index_matches_database", "search_indices_match_database"),
+    ),
+    Fault(
         "index-stale",
         ("2.3", "4"),
         "the search index misses the 120 oldest records (a rebuild stopped half way)",
         _index_stale,
-        health=("search_index_matches_database",),
+        health=("search_index_matches_database", "search_indices_match_database"),
     ),
     Fault(
         "file-missing",
@@ -562,6 +793,7 @@ DATA_FAULTS: tuple[Fault, ...] = (
             "search_query_finds_known_record",
             "site_record_file_downloads_with_checksum",
             "files_referenced_objects_exist",
+            "search_indices_match_database",
         ),
     ),
     Fault(
@@ -599,9 +831,35 @@ def _make_empty(twin: Twin, snap: Any) -> None:
         twin.rds_data.drop_snapshot(snap.db_snapshot_identifier)
 
 
+ARCHIVING_STOPPED = timedelta(hours=3)  # PITR broken: the drill's default falls back on a snapshot
+
+
 def _empty_snapshot(twin: Twin) -> None:
-    """The newest snapshot was taken of an empty database; RDS reports it like any other."""
+    """The newest snapshot was taken of an empty database; RDS reports it like any other.
+
+    Transaction-log archiving stopped 3 hours ago, so the drill's default recovery point is that
+    snapshot (with healthy PITR the drill would restore the latest restorable time).
+    """
+    _pitr_lagging(twin, ARCHIVING_STOPPED)
     _make_empty(twin, _snapshots(twin)[0])
+
+
+def _snapshot_partial(twin: Twin) -> None:
+    """The newest nightly snapshot lacks a tenth of the users and records production had when it was taken.
+
+    PITR is broken (archiving stopped 3 hours ago), so the drill restores that snapshot: the restored
+    database has fewer rows than production had at the recovery point (plan 6.2, partial loss).
+    """
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    _pitr_lagging(twin, ARCHIVING_STOPPED)
+    assert twin.rds_data is not None, "needs the twin's data plane"
+    assert twin.pg is not None, "needs the twin's data plane"
+    name = twin.rds_data.snapshot_db(_snapshots(twin, "automated")[0])
+    with psycopg.connect(make_conninfo(twin.pg.superuser_dsn, dbname=name), autocommit=True) as conn:
+        conn.execute(DELETE_SOME_USERS)  # type: ignore[arg-type]
+        conn.execute(DELETE_SOME_RECORDS)  # type: ignore[arg-type]
 
 
 def _snapshot_during_migration(twin: Twin) -> None:
@@ -612,6 +870,7 @@ def _snapshot_during_migration(twin: Twin) -> None:
     """
     from moto.rds.models import Event
 
+    _pitr_lagging(twin, ARCHIVING_STOPPED)  # the reset stopped log archiving: the drill needs a snapshot
     backend = twin.backend("rds")
     nightly = _snapshots(twin, "automated")[0]
     taken = _utc(nightly.created)
@@ -629,7 +888,12 @@ def _snapshot_during_migration(twin: Twin) -> None:
 
 
 def _snapshot_stale(twin: Twin) -> None:
-    """A batch of scans uploaded after the newest snapshot, and no manual snapshot after it (plan 2.1.1)."""
+    """Scans uploaded after the newest snapshot, no manual snapshot after them, and PITR broken (plan 2.1.1).
+
+    Uploads after the nightly snapshot are an ordinary day; without point-in-time recovery (log
+    archiving stopped 3 hours ago) a restore now falls back on that snapshot and loses them.
+    """
+    _pitr_lagging(twin, ARCHIVING_STOPPED)
     s3 = twin.client("s3")
     stamp = datetime.now(UTC)
     for i in range(3):
@@ -640,13 +904,14 @@ def _snapshot_stale(twin: Twin) -> None:
 def _cli_entrypoint_bypass(twin: Twin) -> None:
     """terraform now starts the app container through a shell that calls the script itself.
 
-    Services still start through resolve-db-uri.sh (it is in their command), so the site works;
-    a one-off task overrides the command, so the script never runs and `invenio` falls back to
-    its default database on localhost (plan 6.3; FACTS: the trap is the entrypoint).
+    Services still start through resolve-db-uri.sh (it is in their command line), so the site
+    works; a one-off task overrides the command, so the script never runs and `invenio` falls
+    back to its default database on localhost (plan 6.3; FACTS: the trap is the entrypoint).
     """
+    from twin.ecsagent import ENTRYPOINT
 
     def through_shell(container: dict[str, Any]) -> None:
-        entry = container.get("entryPoint") or []
+        entry = container.get("entryPoint") or [ENTRYPOINT]  # none: the image's own
         command = [*entry, *(container.get("command") or [])]
         container["entryPoint"] = ["/bin/sh", "-c"]
         container["command"] = ["exec " + shlex.join(command)]
@@ -659,8 +924,10 @@ DRILL_FAULTS: tuple[Fault, ...] = (
     Fault(
         "empty-snapshot",
         ("6.2",),
-        "the newest snapshot holds an empty database: a restore from it has no users or records",
+        "the newest snapshot holds an empty database and PITR is broken (archiving stopped 3 h ago): the "
+        "drill's default restores it and gets no users or records",
         _empty_snapshot,
+        health=("rds_pitr_lag_within_rpo", "rds_snapshot_checklist_passes"),
         drill=(
             "drill_rpo_within_objective",
             "drill_restored_db_has_users_and_records",
@@ -676,18 +943,34 @@ DRILL_FAULTS: tuple[Fault, ...] = (
     Fault(
         "snapshot-during-migration",
         ("2.1.1", "7"),
-        "the newest (nightly) snapshot was taken 7 minutes after a 'Reset master credentials' event",
+        "the newest (nightly) snapshot was taken 7 minutes after a 'Reset master credentials' event, and log "
+        "archiving stopped with the reset (PITR 3 h behind)",
         _snapshot_during_migration,
-        health=("rds_snapshot_checklist_passes",),
-        drill=("drill_recovery_point_is_newest_snapshot",),
+        health=("rds_pitr_lag_within_rpo", "rds_snapshot_checklist_passes"),
+        drill=("drill_recovery_point_is_newest_snapshot", "drill_rpo_within_objective"),
     ),
     Fault(
         "snapshot-stale",
         ("2.1.1",),
-        "files were uploaded after the newest snapshot and no snapshot was taken after them",
+        "files were uploaded after the newest snapshot, no snapshot followed, and PITR is 3 h behind: a restore "
+        "now loses them",
         _snapshot_stale,
-        health=("rds_snapshot_checklist_passes",),
-        drill=("drill_recovery_point_is_newest_snapshot", *DRILL_RESTORED),
+        health=("rds_pitr_lag_within_rpo", "rds_snapshot_checklist_passes"),
+        drill=("drill_rpo_within_objective",),
+    ),
+    Fault(
+        "snapshot-partial",
+        ("6.2", "5.2"),
+        "the newest nightly snapshot lacks 10 % of the users and records production had when it was taken, and "
+        "PITR is 3 h behind: the drill restores fewer rows than production had at the recovery point",
+        _snapshot_partial,
+        health=("rds_pitr_lag_within_rpo", "rds_snapshot_checklist_passes"),
+        drill=(
+            "drill_restored_db_has_users_and_records",
+            "drill_rpo_within_objective",
+            "db_users_present",
+            "db_records_present",
+        ),
     ),
     Fault(
         "cli-entrypoint-bypass",

@@ -197,6 +197,8 @@ class _Invocation:
             "communities": "SELECT id FROM communities_metadata WHERE json IS NOT NULL",
             "records": "SELECT id FROM rdm_records_metadata WHERE json IS NOT NULL",
             "drafts": "SELECT id FROM rdm_drafts_metadata WHERE json IS NOT NULL",
+            "members": "SELECT id FROM communities_members WHERE json IS NOT NULL",
+            "requests": "SELECT id FROM request_metadata WHERE json IS NOT NULL",
         }
         with self.db() as conn:
             ids = {kind: [str(r[0]) for r in conn.execute(queries[kind]).fetchall()] for kind in kinds}
@@ -207,7 +209,7 @@ class _Invocation:
             self.out.append(f"Queued {len(ids[kind])} {kind} for reindexing")
 
     def rebuild_all(self, args: list[str]) -> None:
-        self._reindex(["users", "communities", "records", "drafts"])
+        self._reindex(["users", "communities", "members", "records", "drafts", "requests"])
         self.out.append("Reindexing finished (indexing continues in the background workers)")
 
     def rebuild_records(self, args: list[str]) -> None:

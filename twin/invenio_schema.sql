@@ -85,3 +85,28 @@ CREATE TABLE alembic_version (
 );
 CREATE INDEX rdm_records_metadata_updated ON rdm_records_metadata(updated);
 CREATE INDEX rdm_records_files_record ON rdm_records_files(record_id);
+-- Community members (invenio-communities) and requests (invenio-requests): indexed by
+-- `invenio rdm rebuild-all-indices`, not by `rdm-records rebuild-index`.
+CREATE TABLE communities_members (
+    id            uuid PRIMARY KEY,
+    community_id  uuid NOT NULL REFERENCES communities_metadata(id) ON DELETE CASCADE,
+    user_id       integer REFERENCES accounts_user(id) ON DELETE CASCADE,
+    group_id      varchar(80),
+    role          varchar(50) NOT NULL,
+    visible       boolean NOT NULL DEFAULT true,
+    active        boolean NOT NULL DEFAULT true,
+    request_id    uuid,
+    json          jsonb,
+    version_id    integer NOT NULL DEFAULT 1,
+    created       timestamp NOT NULL,
+    updated       timestamp NOT NULL
+);
+CREATE TABLE request_metadata (
+    id          uuid PRIMARY KEY,
+    number      varchar(50),
+    expires_at  timestamp,
+    json        jsonb,
+    version_id  integer NOT NULL DEFAULT 1,
+    created     timestamp NOT NULL,
+    updated     timestamp NOT NULL
+);

@@ -45,6 +45,7 @@ def install() -> None:
 
     DBInstance.save_automated_backup = save_automated_backup  # type: ignore[method-assign]
     _patch_eni()
+    _patch_replication_filter()
     _installed = True
 
 
@@ -79,3 +80,41 @@ def _wrap_modify() -> None:
         return result
 
     RDSBackend.modify_db_instance = modify_db_instance  # type: ignore[method-assign]
+
+
+def _patch_replication_filter() -> None:
+    """moto 5.2 answers GetBucketReplication with `Filter: {Prefix: ""}` whatever was stored: answer the rule's own."""
+    from moto.core.responses import ActionResult
+    from moto.s3.exceptions import ReplicationConfigurationNotFoundError
+    from moto.s3.responses import S3Response
+
+    def get_bucket_replication(self: Any) -> Any:
+        self.data["Action"] = "GetBucketReplication"
+        replication = self.backend.get_bucket_replication(self.bucket_name)
+        if not replication:
+            raise ReplicationConfigurationNotFoundError(bucket_name=self.bucket_name)
+        stored = replication["Rule"]
+        rules = [
+            {
+                "ID": rule["ID"],
+                "Priority": rule["Priority"],
+                "Status": rule["Status"],
+                "DeleteMarkerReplication": {"Status": "Disabled"},
+                "Filter": _clean(rule.get("Filter")),
+                "Destination": rule["Destination"],
+            }
+            for rule in ([stored] if isinstance(stored, dict) else stored)
+        ]
+        config = {"ReplicationConfiguration": {"Role": replication["Role"], "Rules": rules}}
+        return self.serialized(ActionResult(config))
+
+    S3Response.get_bucket_replication = get_bucket_replication  # type: ignore[method-assign]
+
+
+def _clean(value: Any) -> Any:
+    """XML-parsed filter -> the API's shape (empty elements parse as None)."""
+    if value is None:
+        return {"Prefix": ""}
+    if isinstance(value, dict):
+        return {k: ("" if v is None else _clean(v) if isinstance(v, dict) else v) for k, v in value.items()}
+    return value

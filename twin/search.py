@@ -12,10 +12,11 @@ Writing to an index that does not exist creates it, as OpenSearch does with its 
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import threading
 from collections import defaultdict, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +33,14 @@ INDICES: dict[str, str] = {
     "drafts": "rdmrecords-drafts",
     "users": "users",
     "communities": "communities",
+    "members": "communitymembers",
+    "requests": "requests",
+    # Usage statistics (since v12 only in the index: no rebuild can bring them back).
+    "stats-record-view": "stats-record-view",
+    "stats-file-download": "stats-file-download",
 }
+# The indices a rebuild derives from the database; the others are only ever written by events.
+DERIVED = ("records", "drafts", "users", "communities", "members", "requests")
 
 Document = dict[str, Any]
 
@@ -99,6 +107,11 @@ class SearchIndex:
         with self._lock:
             return bool(self._indices) if kind is None else kind in self._indices
 
+    def aliases(self) -> dict[str, str]:
+        """alias -> concrete index name of the indices that exist now (`GET _cat/aliases`)."""
+        with self._lock:
+            return {self.index_name(kind): f"{self.index_name(kind)}-v1.0.0" for kind in self._indices}
+
     def init(self, force: bool = False) -> list[str]:
         """Create all indices; like `invenio index init`, refuse if any exists unless `force`."""
         with self._lock:
@@ -114,6 +127,11 @@ class SearchIndex:
             gone = sorted(self.index_name(kind) for kind in self._indices)
             self._indices = {}
             return gone
+
+    def drop(self, kind: str) -> None:
+        """Delete one index (`DELETE /<prefix><index>`); queued ids of it stay queued, as in a broker."""
+        with self._lock:
+            self._indices.pop(kind, None)
 
     # ---- indexing (indexer queue + Celery) --------------------------------------------------
     def queue(self, kind: str, ids: Iterable[str], dsn: str) -> int:
@@ -168,14 +186,21 @@ class SearchIndex:
 
     def _load(self, kind: str, ids: list[str], dsn: str) -> dict[str, Document]:
         sql = {
-            "records": "SELECT id, recid, json, created, updated FROM ("
+            # Every version that is not soft-deleted is a document (InvenioRDM's rebuild_index); the API
+            # searches the latest published ones (`is_public_latest`).
+            "records": "SELECT r.id, r.recid, r.json, r.created, r.updated, r.id IN (SELECT id FROM ("
             + PUBLISHED_LATEST_SQL.strip().rstrip(";")
-            + ") AS latest WHERE id::text = ANY(%s)",
+            + ") AS latest) AS is_public_latest FROM rdm_records_metadata r "
+            "WHERE r.json IS NOT NULL AND r.id::text = ANY(%s)",
             "drafts": "SELECT id, json, created, updated FROM rdm_drafts_metadata "
             "WHERE json IS NOT NULL AND id::text = ANY(%s)",
             "users": "SELECT id, email, username, active, confirmed_at, created, updated "
             "FROM accounts_user WHERE id::text = ANY(%s)",
             "communities": "SELECT id, slug, json, created, updated FROM communities_metadata "
+            "WHERE json IS NOT NULL AND id::text = ANY(%s)",
+            "members": "SELECT id, community_id, user_id, role, json, created, updated FROM communities_members "
+            "WHERE json IS NOT NULL AND id::text = ANY(%s)",
+            "requests": "SELECT id, number, json, created, updated FROM request_metadata "
             "WHERE json IS NOT NULL AND id::text = ANY(%s)",
         }[kind]
         with psycopg.connect(dsn, connect_timeout=2, row_factory=dict_row) as conn:
@@ -210,6 +235,7 @@ class SearchIndex:
                 raise IndexNotFoundError(f"no such index [{name}]")
             docs = list(self._indices["records"].values())
         needle = q.strip().lower()
+        docs = [d for d in docs if d.get("is_public_latest", True)]
         if needle:
             docs = [d for d in docs if any(needle in t.lower() for t in _record_texts(d))]
         docs.sort(key=lambda d: (str(d.get("created") or ""), str(d.get("id"))), reverse=True)
@@ -269,3 +295,99 @@ class IndexWorker:
                         pass
                 except Exception:  # keep the worker alive, as Celery does after a failed task
                     log.exception("index worker: processing the queue failed")
+
+
+SnapshotSource = Callable[[], dict[str, list[dict[str, Any]]]]
+
+
+class SearchEndpoint:
+    """The OpenSearch domain's HTTPS endpoint: the read API a health check uses, over the twin's indices.
+
+    `GET /_cat/aliases?format=json`, `GET /<alias>/_count`, `GET /_snapshot`,
+    `GET /_snapshot/<repository>/_all`, and for the drill's teardown and sweep
+    `GET /_cat/indices/<pattern>?format=json` and `DELETE /<index>[,<index>...]` (concrete names, no
+    wildcard). It answers for the whole domain, so a sweep from any machine sees the same indices.
+    Requests are SigV4-signed by clients; the stand-in does not
+    verify signatures (moto does not either). TLS with a throw-away certificate, as the domain's
+    endpoint is HTTPS only.
+    """
+
+    def __init__(self, indices: Callable[[], list[SearchIndex]], snapshots: SnapshotSource) -> None:
+        self.indices = indices
+        self.snapshots = snapshots
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> str:
+        """Serve on 127.0.0.1 and return 'host:port' (what the domain reports as its Endpoint)."""
+        from werkzeug.serving import make_server
+
+        self._server = make_server("127.0.0.1", 0, self._app, threaded=True, ssl_context="adhoc")
+        self._thread = threading.Thread(target=self._server.serve_forever, name="twin-opensearch", daemon=True)
+        self._thread.start()
+        return f"127.0.0.1:{self._server.server_port}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server = None
+
+    def _app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        import json
+
+        from werkzeug.wrappers import Request, Response
+
+        request = Request(environ)
+        parts = request.path.strip("/").split("/")
+        if request.method == "DELETE":
+            status, body = self._delete(parts[0].split(","))
+        else:
+            status, body = self._answer(parts)
+        response = Response(json.dumps(body), status=status, content_type="application/json")
+        return response(environ, start_response)  # type: ignore[no-any-return]
+
+    def _concrete(self) -> dict[str, tuple[SearchIndex, str]]:
+        """concrete index name -> (its index set, kind), for every index that exists now."""
+        out: dict[str, tuple[SearchIndex, str]] = {}
+        for idx in self.indices():
+            for kind in INDICES:
+                if idx.exists(kind):
+                    out[idx.aliases()[idx.index_name(kind)]] = (idx, kind)
+        return out
+
+    def _delete(self, names: list[str]) -> tuple[int, Any]:
+        found = self._concrete()
+        missing = [n for n in names if n not in found or "*" in n]
+        if missing:
+            return 404, {"error": {"type": "index_not_found_exception", "index": missing[0]}, "status": 404}
+        for name in names:
+            idx, kind = found[name]
+            idx.drop(kind)
+        return 200, {"acknowledged": True}
+
+    def _answer(self, parts: list[str]) -> tuple[int, Any]:
+        if parts[:2] == ["_cat", "indices"]:
+            patterns = (parts[2] if len(parts) > 2 else "*").split(",")
+            rows = []
+            for name, (idx, kind) in sorted(self._concrete().items()):
+                if any(fnmatch.fnmatchcase(name, p) for p in patterns):
+                    rows.append({"index": name, "docs.count": str(idx.count(kind)), "health": "green"})
+            return 200, rows
+        if parts == ["_cat", "aliases"]:
+            return 200, [{"alias": a, "index": i} for idx in self.indices() for a, i in idx.aliases().items()]
+        if parts == ["_snapshot"]:
+            return 200, {repo: {"type": "s3"} for repo in self.snapshots()}
+        if len(parts) == 3 and parts[0] == "_snapshot" and parts[2] == "_all":
+            found = self.snapshots().get(parts[1])
+            if found is None:
+                return 404, {"error": {"type": "repository_missing_exception"}, "status": 404}
+            return 200, {"snapshots": found}
+        if len(parts) == 2 and parts[1] == "_count":
+            for idx in self.indices():
+                for kind in INDICES:
+                    if idx.index_name(kind) == parts[0] and idx.exists(kind):
+                        return 200, {"count": idx.count(kind)}
+            return 404, {"error": {"type": "index_not_found_exception", "index": parts[0]}, "status": 404}
+        if parts == [""]:
+            return 200, {"version": {"distribution": "opensearch", "number": "2.11.0"}}
+        return 400, {"error": {"type": "illegal_argument_exception"}, "status": 400}

@@ -5,6 +5,7 @@ Production's database under `-m health`; the drill's restored one under `-m dril
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fixtures.meta import BOTH_MODES, check
@@ -28,9 +29,20 @@ def _baseline_gap(name: str, value: int, baseline: dict[str, Any], tolerance: fl
     return None
 
 
+def _versus(name: str, value: int, minimum: int, recorded: Any, tolerance: float) -> str:
+    """'users 40 >= minimum 1; baseline 40 (tolerance 2%)'."""
+    text = f"{name} {value} {'>=' if value >= minimum else '<'} minimum {minimum}"
+    if recorded is None:
+        return text + "; no baseline recorded (TURATH_BASELINE_FILE)"
+    return text + f"; baseline {recorded} (tolerance {tolerance:.0%})"
+
+
 @check("5.2", severity="critical", remediation=RESTORE_NEWER, modes=BOTH_MODES)
-def test_db_users_present(db_counts: Counts, baseline: dict[str, Any], settings: Settings) -> None:
+def test_db_users_present(
+    db_counts: Counts, baseline: dict[str, Any], settings: Settings, observed: Callable[[str], None]
+) -> None:
     """At least the minimum number of users, and not fewer than the recorded baseline."""
+    observed(_versus("users", db_counts.users, settings.min_users, baseline.get("users"), settings.baseline_tolerance))
     assert db_counts.users >= settings.min_users, (
         f"Empty database: {db_counts.users} user(s) in accounts_user (minimum {settings.min_users})"
     )
@@ -39,8 +51,19 @@ def test_db_users_present(db_counts: Counts, baseline: dict[str, Any], settings:
 
 
 @check("5.2", severity="critical", remediation=RESTORE_NEWER, modes=BOTH_MODES)
-def test_db_records_present(db_counts: Counts, baseline: dict[str, Any], settings: Settings) -> None:
+def test_db_records_present(
+    db_counts: Counts, baseline: dict[str, Any], settings: Settings, observed: Callable[[str], None]
+) -> None:
     """At least the minimum number of published records, and not fewer than the recorded baseline."""
+    observed(
+        _versus(
+            "published records",
+            db_counts.published_records,
+            settings.min_records,
+            baseline.get("published_records"),
+            settings.baseline_tolerance,
+        )
+    )
     assert db_counts.published_records >= settings.min_records, (
         f"Empty database: {db_counts.published_records} published record(s) (minimum {settings.min_records})"
     )
@@ -57,6 +80,7 @@ def test_db_records_present(db_counts: Counts, baseline: dict[str, Any], setting
     "admin@{site_host} admin; invenio access allow superuser-access role admin",
     modes=BOTH_MODES,
 )
-def test_db_admin_user_present(db_counts: Counts) -> None:
+def test_db_admin_user_present(db_counts: Counts, observed: Callable[[str], None]) -> None:
     """At least one active user holds superuser-access through a role."""
+    observed(f"{len(db_counts.admins)} active admin(s) among {db_counts.users} users")
     assert db_counts.admins, f"no active admin among {db_counts.users} users: nobody can administer the recovered site"

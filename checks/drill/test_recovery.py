@@ -15,6 +15,7 @@ import pytest
 from fixtures.meta import check
 from recovery import diagnosis
 from recovery.drill.context import DrillContext
+from recovery.drill.state import DrillState, RecoveryPoint, Verification
 from recovery.settings import Settings
 
 DRILL = ("drill",)
@@ -31,7 +32,7 @@ def _phases(drill: DrillContext) -> str:
     remediation="find the slowest phase in the drill timeline; restore time scales with the instance class "
     "and storage of {rds_instance}, rollout with the health checks of {ecs_cluster}'s services",
 )
-def test_drill_rto_within_objective(verified: dict[str, Any], drill: DrillContext) -> None:
+def test_drill_rto_within_objective(verified: Verification, drill: DrillContext) -> None:
     """Provision + restore + redeploy + storage + reindex finish within the RTO objective."""
     rto = drill.clock.rto_seconds()
     objective = drill.clock.rto_objective_seconds
@@ -50,17 +51,16 @@ def test_drill_rto_within_objective(verified: dict[str, Any], drill: DrillContex
     "aws rds describe-db-instances --db-instance-identifier {rds_instance} --query "
     "'DBInstances[0].LatestRestorableTime'; take a manual snapshot after uploads (plan 2.1.1)",
 )
-def test_drill_rpo_within_objective(verified: dict[str, Any], drill: DrillContext) -> None:
+def test_drill_rpo_within_objective(verified: Verification, drill: DrillContext) -> None:
     """The data lost by the recovery (and the PITR lag) stay within the RPO objective."""
     rpo = drill.clock.rpo_seconds()
     objective = drill.clock.rpo_objective_seconds
-    recovery = drill.state.get("recovery", {})
+    point = drill.require(drill.state.recovery, "snapshot_gate")
     assert rpo is not None, f"drill {drill.drill_id} could not measure the RPO"
     assert rpo <= objective, (
-        f"recovering from {recovery.get('snapshot') or 'point in time'} (recovery point "
-        f"{recovery.get('recovery_point')}) loses {rpo:.0f} s of data, over the RPO objective of {objective} s: "
-        f"PITR lag {drill.clock.pitr_lag_seconds} s, measured data loss {drill.clock.data_loss_seconds} s "
-        f"({verified.get('data_loss_basis')})"
+        f"recovering from {point.source} (recovery point {point.recovery_point}) loses {rpo:.0f} s of data, "
+        f"over the RPO objective of {objective} s: PITR lag {drill.clock.pitr_lag_seconds} s, measured data loss "
+        f"{drill.clock.data_loss_seconds} s ({verified.data_loss_basis})"
     )
 
 
@@ -73,16 +73,15 @@ def test_drill_rpo_within_objective(verified: dict[str, Any], drill: DrillContex
     "snapshot or a point in time (plan 6.2)",
 )
 def test_drill_restored_db_has_users_and_records(
-    verified: dict[str, Any], settings: Settings, drill: DrillContext
+    verified: Verification, settings: Settings, drill: DrillContext
 ) -> None:
     """The restored DB has users and records, as many as production had at the recovery point."""
-    restored = verified["restored"]
-    production = verified.get("production_as_of_recovery_point")
+    restored = verified.restored
+    production = verified.production_as_of_recovery_point
     empty = [k for k in ("users", "records") if restored[k] <= 0]
     if empty:
-        found = diagnosis.empty_restore(
-            settings, drill.state.get("recovery") or {}, restored, production, drill.names.db_instance
-        )
+        point = drill.require(drill.state.recovery, "snapshot_gate")
+        found = diagnosis.empty_restore(settings, vars(point), restored, production, drill.names.db_instance)
         raise AssertionError(found.within("6.2"))
     if production is None:
         return
@@ -106,21 +105,20 @@ def test_drill_restored_db_has_users_and_records(
     "take a manual snapshot after uploads and migrations: aws rds create-db-snapshot --db-instance-identifier "
     "{rds_instance} --db-snapshot-identifier {rds_instance}-manual-$(date -u +%Y%m%d%H%M)",
 )
-def test_drill_recovery_point_is_newest_snapshot(snapshot_gate_verdict: dict[str, Any], settings: Settings) -> None:
+def test_drill_recovery_point_is_newest_snapshot(snapshot_gate_verdict: RecoveryPoint, settings: Settings) -> None:
     """The §2.1.1 checklist passes the newest snapshot, so a recovery loses nothing a backup holds.
 
     A refused newest snapshot is the finding an auditor needs even when an older one restores fine:
     the newest backup was unusable (taken mid-migration, too small, older than the last upload).
     """
     verdict = snapshot_gate_verdict
-    if verdict.get("mode") == "point-in-time":
-        pytest.skip(f"point-in-time restore to {verdict.get('recovery_point')}: no snapshot was chosen")
-    table = verdict.get("table") or (verdict.get("diagnostics") or {}).get("table", "")
-    if verdict.get("refused"):
-        text = str(verdict["refused"]).split(" failed: ", 1)[-1]
-        raise AssertionError(diagnosis.without_section(text, "2.1.1") + "\n" + table)
-    rows = verdict.get("rows") or []
-    found = diagnosis.newest_refused(settings.rds_instance, rows, str(verdict.get("snapshot")))
+    if verdict.mode == "point-in-time":
+        pytest.skip(f"point-in-time restore to {verdict.recovery_point}: no snapshot was chosen")
+    if verdict.refused:
+        table = str(verdict.diagnostics.get("table", ""))
+        raise AssertionError(diagnosis.without_section(verdict.refused, "2.1.1") + "\n" + table)
+    rows = verdict.rows
+    found = diagnosis.newest_refused(settings.rds_instance, rows, str(verdict.snapshot))
     assert found is None, (found.within("2.1.1") if found else "") + "\n" + gate_table(rows)
 
 
@@ -141,9 +139,9 @@ def gate_table(rows: list[dict[str, Any]]) -> str:
     remediation="give the drill tasks' role s3:GetObject on {files_bucket}, or clone the bucket "
     "(TURATH_DRILL_STORAGE=clone) and set S3_BUCKET_NAME (plan 4 step 3)",
 )
-def test_drill_file_downloads_with_checksum(storage_connected: dict[str, Any]) -> None:
+def test_drill_file_downloads_with_checksum(storage_connected: DrillState, drill: DrillContext) -> None:
     """Files listed by restored records download through the drill site with the DB's MD5."""
-    samples = storage_connected["storage"]["samples"]
+    samples = drill.require(storage_connected.storage, "storage").samples
     bad = [s for s in samples if not s.get("ok")]
     assert samples, (
         "the storage step sampled no file: the restored DB lists no published record with files, so no "
@@ -158,11 +156,14 @@ def test_drill_file_downloads_with_checksum(storage_connected: dict[str, Any]) -
     "4",
     severity="high",
     modes=DRILL,
-    remediation="python -m recovery sweep --apply --older-than-hours 0 (removes resources tagged drill-id); "
-    "the ledger under {reports_dir}/.drills/ lists what the drill created and each deletion's outcome",
+    remediation="run the sweep named in the finding (python -m recovery sweep --drill-id ID --apply): it removes "
+    "what is named and tagged as that drill's, in dependency order, and names what it could not remove; the "
+    "ledger under {reports_dir}/.drills/ lists what the drill created and each deletion's outcome",
 )
 def test_drill_left_nothing_behind(torn_down: list[dict[str, Any]], drill: DrillContext) -> None:
     """After teardown nothing tagged or named with the drill id remains (tagging API and per service)."""
-    assert not torn_down, f"drill {drill.drill_id} left {len(torn_down)} resource(s): " + ", ".join(
-        f"{r['kind']} {r['id']}" for r in torn_down
+    assert not torn_down, (
+        f"drill {drill.drill_id} left {len(torn_down)} resource(s): "
+        + ", ".join(f"{r['kind']} {r['id']}" for r in torn_down)
+        + f"; remove them with: python -m recovery sweep --drill-id {drill.drill_id} --apply"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -29,12 +30,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     "--query 'services[0].events[:5]'; aws logs tail {service_log_group} --since 10m",
 )
 def test_ecs_service_at_desired_count(
-    service: str, ecs_services: dict[str, dict[str, Any]], settings: Settings
+    service: str, ecs_services: dict[str, dict[str, Any]], settings: Settings, observed: Callable[[str], None]
 ) -> None:
     """The service is ACTIVE and runs as many tasks as it desires."""
     svc = ecs_services[service]
     assert svc.get("status") == "ACTIVE", f"{service} in {settings.ecs_cluster} is {svc.get('status')}"
     running, desired = svc.get("runningCount", 0), svc.get("desiredCount", 0)
+    observed(f"{service} {svc.get('status')}, running {running} of {desired} desired")
     assert desired > 0, f"{service} in {settings.ecs_cluster} desires 0 tasks: it serves nothing"
     assert running >= desired, (
         f"{service} runs {running} of {desired} desired task(s) in {settings.ecs_cluster}; "
@@ -49,7 +51,7 @@ def test_ecs_service_at_desired_count(
     "{rollback_service}",
 )
 def test_ecs_service_deployment_completed(
-    service: str, ecs_services: dict[str, dict[str, Any]], settings: Settings
+    service: str, ecs_services: dict[str, dict[str, Any]], settings: Settings, observed: Callable[[str], None]
 ) -> None:
     """Exactly one deployment, PRIMARY, rolloutState COMPLETED (not FAILED, not stuck IN_PROGRESS)."""
     deps = ecs_services[service].get("deployments", [])
@@ -59,6 +61,7 @@ def test_ecs_service_deployment_completed(
         for d in deps
     )
     primary = next((d for d in deps if d.get("status") == "PRIMARY"), None)
+    observed(f"{service} deployments: [{summary}]")
     assert primary is not None, f"{service} has no PRIMARY deployment: [{summary}]"
     previous = [ecs_api.short(d["taskDefinition"]) for d in deps if d is not primary and d.get("taskDefinition")]
     assert primary.get("rolloutState") == "COMPLETED", (
@@ -77,12 +80,17 @@ def test_ecs_service_deployment_completed(
     "deploy it, and --force-new-deployment alone restarts the revision the service already runs): {deploy_service}",
 )
 def test_ecs_service_runs_latest_revision(
-    service: str, aws: Aws, running_task_definitions: dict[str, dict[str, Any]], settings: Settings
+    service: str,
+    aws: Aws,
+    running_task_definitions: dict[str, dict[str, Any]],
+    settings: Settings,
+    observed: Callable[[str], None],
 ) -> None:
     """The service runs the newest ACTIVE revision of its family (plan §7: apply is not a deployment)."""
     running = running_task_definitions[service]["taskDefinitionArn"]
     family, _ = ecs_api.family_and_revision(running)
     latest = ecs_api.latest_active_revision(aws.client("ecs"), family)
+    observed(f"{service} runs {ecs_api.short(running)}; newest ACTIVE {ecs_api.short(latest)}")
     assert running == latest, (
         f"{service} runs {ecs_api.short(running)} but {ecs_api.short(latest)} is registered: the new "
         "revision (password, endpoint, env changes) is not deployed"
@@ -96,11 +104,15 @@ def test_ecs_service_runs_latest_revision(
     "then {deploy_service}",
 )
 def test_ecs_service_image_expected(
-    service: str, running_task_definitions: dict[str, dict[str, Any]], settings: Settings
+    service: str,
+    running_task_definitions: dict[str, dict[str, Any]],
+    settings: Settings,
+    observed: Callable[[str], None],
 ) -> None:
     """The app container runs the plan's image."""
     td = running_task_definitions[service]
     image = ecs_api.container_image(td, settings.app_container)
+    observed(f"{service} runs {image}; expected {settings.expected_image}")
     assert image == settings.expected_image, (
         f"{service} ({ecs_api.short(td['taskDefinitionArn'])}) runs image {image}, expected {settings.expected_image}"
     )

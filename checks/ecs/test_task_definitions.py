@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from fixtures.meta import check
 from recovery.aws import ecs as ecs_api
+from recovery.aws import logs as logs_api
+from recovery.aws.session import Aws
 from recovery.db import authenticates
+from recovery.diagnosis import ENTRYPOINT
 from recovery.secrets import Secret
 from recovery.settings import Settings
+from recovery.timeutil import as_utc, iso, utcnow
 
 REQUIRED = ("RDS_DB_HOST", "RDS_DB_PASSWORD")
 APPLY_AND_DEPLOY = "in the Terraform configuration's directory: terraform apply -auto-approve && {deploy_web_services}"
@@ -28,7 +35,7 @@ def _fingerprint(value: str) -> str:
 
 @check("2.5", severity="critical", remediation=APPLY_AND_DEPLOY)
 def test_ecs_task_definitions_carry_db_settings(
-    running_task_definitions: dict[str, dict[str, Any]], settings: Settings
+    running_task_definitions: dict[str, dict[str, Any]], settings: Settings, observed: Callable[[str], None]
 ) -> None:
     """Every service's running task definition has RDS_DB_HOST and a non-empty RDS_DB_PASSWORD."""
     problems = []
@@ -37,12 +44,14 @@ def test_ecs_task_definitions_carry_db_settings(
         missing = [k for k in REQUIRED if not env.get(k)]
         if missing:
             problems.append(f"{service} runs {ecs_api.short(td['taskDefinitionArn'])} without {', '.join(missing)}")
+        else:
+            observed(f"{service} ({ecs_api.short(td['taskDefinitionArn'])}): RDS_DB_HOST and RDS_DB_PASSWORD set")
     assert not problems, "§6.1 symptom ahead (password authentication failed): " + "; ".join(problems)
 
 
 @check("2.5", severity="high", remediation=APPLY_AND_DEPLOY)
 def test_ecs_services_agree_on_db_settings(
-    running_task_definitions: dict[str, dict[str, Any]], settings: Settings
+    running_task_definitions: dict[str, dict[str, Any]], settings: Settings, observed: Callable[[str], None]
 ) -> None:
     """All services point at the same DB host with the same password."""
     hosts: dict[str, list[str]] = {}
@@ -52,6 +61,7 @@ def test_ecs_services_agree_on_db_settings(
         hosts.setdefault(env.get("RDS_DB_HOST", "(unset)"), []).append(service)
         pw = env.get("RDS_DB_PASSWORD", "")
         passwords.setdefault(_fingerprint(pw) if pw else "(unset)", []).append(service)
+    observed(f"{len(running_task_definitions)} service(s): {len(hosts)} DB host(s), {len(passwords)} password(s)")
     assert len(hosts) == 1, "services disagree on RDS_DB_HOST: " + "; ".join(
         f"{h} <- {', '.join(s)}" for h, s in hosts.items()
     )
@@ -68,12 +78,16 @@ def test_ecs_services_agree_on_db_settings(
     "'DBInstances[0].Endpoint'), then " + APPLY_AND_DEPLOY,
 )
 def test_ecs_db_host_matches_rds_endpoint(
-    running_task_definitions: dict[str, dict[str, Any]], rds_instance: dict[str, Any], settings: Settings
+    running_task_definitions: dict[str, dict[str, Any]],
+    rds_instance: dict[str, Any],
+    settings: Settings,
+    observed: Callable[[str], None],
 ) -> None:
     """RDS_DB_HOST of every running task definition is the live endpoint of the RDS instance."""
     endpoint = rds_instance.get("Endpoint") or {}
     address, port = endpoint.get("Address", ""), endpoint.get("Port", 5432)
     accepted = {address, f"{address}:{port}"}
+    observed(f"{settings.rds_instance} endpoint {address}:{port}")
     wrong = []
     for service, td in running_task_definitions.items():
         host = _env(running_task_definitions, service, settings.app_container).get("RDS_DB_HOST", "(unset)")
@@ -92,7 +106,10 @@ def test_ecs_db_host_matches_rds_endpoint(
     "paste), then " + APPLY_AND_DEPLOY,
 )
 def test_ecs_db_password_authenticates(
-    running_task_definitions: dict[str, dict[str, Any]], db_endpoint: Any, settings: Settings
+    running_task_definitions: dict[str, dict[str, Any]],
+    db_endpoint: Any,
+    settings: Settings,
+    observed: Callable[[str], None],
 ) -> None:
     """The RDS_DB_PASSWORD every service runs with opens a session on the production database."""
     failures = []
@@ -103,6 +120,8 @@ def test_ecs_db_password_authenticates(
         error = authenticates(db_endpoint.host, db_endpoint.user, Secret(env["RDS_DB_PASSWORD"]), db_endpoint.dbname)
         if error:
             failures.append(f"{service} runs {ecs_api.short(td['taskDefinitionArn'])}: {error}")
+        else:
+            observed(f"{service}'s password opens a session on {db_endpoint.host}")
     assert not failures, (
         f"Password authentication failed against {settings.rds_instance} ({db_endpoint.host}) for the password "
         "the tasks run with (value not shown): " + "; ".join(failures)
@@ -112,29 +131,82 @@ def test_ecs_db_password_authenticates(
 @check(
     "6.3",
     severity="high",
-    remediation='restore entryPoint ["/usr/local/bin/resolve-db-uri.sh"] for container {app_container} in the '
-    "task definitions (terraform apply), then " + APPLY_AND_DEPLOY + "; run one-off CLI commands as ECS tasks of "
-    "that definition (command override only) so the entrypoint builds INVENIO_SQLALCHEMY_DATABASE_URI",
+    remediation="remove the entryPoint override of container {app_container} in the task definitions so the "
+    "image's own ENTRYPOINT (/usr/local/bin/resolve-db-uri.sh) runs (terraform apply), then "
+    + APPLY_AND_DEPLOY
+    + "; run one-off CLI commands as ECS tasks of that definition (command override only) so the entrypoint "
+    "builds INVENIO_SQLALCHEMY_DATABASE_URI",
 )
 def test_ecs_task_definitions_keep_db_entrypoint(
-    running_task_definitions: dict[str, dict[str, Any]], settings: Settings
+    aws: Aws,
+    ecs_services: dict[str, dict[str, Any]],
+    running_task_definitions: dict[str, dict[str, Any]],
+    settings: Settings,
+    observed: Callable[[str], None],
 ) -> None:
-    """Every service's app container starts through resolve-db-uri.sh, or sets the DB URI itself.
+    """Every service's app container starts through resolve-db-uri.sh, judged by evidence.
 
-    The plan's §6.3 says CLI commands "read config files directly"; in fact InvenioRDM reads
-    INVENIO_* variables everywhere, and the trap is an entrypoint that builds the URI at start-up:
-    anything that skips it (ecs execute-command shells, a replaced entryPoint) has no database.
+    Evidence: the task definition (no entryPoint is the image's own ENTRYPOINT, the script, plan
+    §2.5) and the entrypoint's log lines of the running tasks. It fails only when what runs is
+    shown to bypass the script: an entryPoint that replaces the image's and does not run it
+    itself (then every one-off command override skips it, plan §6.3), or a running service whose
+    tasks logged that the entrypoint failed. The plan's "CLI commands read config files directly"
+    is not the mechanism: InvenioRDM reads INVENIO_* variables everywhere; the trap is an entrypoint
+    that builds the URI at start-up, which `ecs execute-command` shells and replaced entryPoints skip.
     """
     problems = []
     for service, td in running_task_definitions.items():
         container = next((c for c in td.get("containerDefinitions", []) if c.get("name") == settings.app_container), {})
-        entry = container.get("entryPoint") or []
+        name = f"{service} ({ecs_api.short(td['taskDefinitionArn'])})"
         env = {e["name"] for e in container.get("environment", [])}
-        if not any("resolve-db-uri" in part for part in entry) and "INVENIO_SQLALCHEMY_DATABASE_URI" not in env:
+        entry = list(container.get("entryPoint") or [])
+        verdict = entrypoint_verdict(entry, list(container.get("command") or []))
+        if "INVENIO_SQLALCHEMY_DATABASE_URI" in env:
+            observed(f"{name}: sets INVENIO_SQLALCHEMY_DATABASE_URI itself (no entrypoint needed)")
+        elif verdict:
+            problems.append(f"{name} {verdict}")
+        else:
+            observed(f"{name}: entryPoint {json.dumps(entry) if entry else 'image default (resolve-db-uri.sh)'}")
+        group = logs_api.container_log_group(container)
+        if not group:
+            observed(f"{name}: no awslogs group configured, no log evidence")
+            continue
+        since = logs_api.deployment_start(ecs_services.get(service, {}), settings.log_window_minutes)
+        events = logs_api.events_since(aws.client("logs"), group, since)
+        lines = logs_api.matching(events, "[resolve-db-uri]")
+        if lines:
+            observed(f"{name}: the script ran: {str(lines[-1].get('message', ''))[:100]} ({group})")
+        elif not entry and events and _started_within(ecs_services.get(service, {}), settings.log_window_minutes):
+            # The tasks started inside the window and logged, but never through the script: the
+            # image's own ENTRYPOINT is not resolve-db-uri.sh (a rebuilt or different image).
             problems.append(
-                f"{service} ({ecs_api.short(td['taskDefinitionArn'])}) entryPoint={entry or 'image default'}"
+                f"{name}'s tasks started after {iso(since)} and logged {len(events)} line(s) in {group}, none from "
+                f"{ENTRYPOINT}: the image's entrypoint does not run it"
             )
+        else:
+            observed(f"{name}: no [resolve-db-uri] line in {group} since {iso(since)} (no evidence either way)")
     assert not problems, (
-        "CLI commands will fail inside containers: no resolve-db-uri.sh entrypoint and no "
-        "INVENIO_SQLALCHEMY_DATABASE_URI, so the app and one-off tasks fall back to localhost: " + "; ".join(problems)
+        "CLI commands will fail inside containers: what runs bypasses resolve-db-uri.sh, so one-off commands "
+        "(and `ecs execute-command` shells) get no INVENIO_SQLALCHEMY_DATABASE_URI and fall back to localhost: "
+        + "; ".join(problems)
     )
+
+
+def _started_within(service: dict[str, Any], minutes: int) -> bool:
+    """Whether the service's PRIMARY deployment began in the last `minutes` (its tasks' start lines are in view:
+    older ones may have left the log group's retention)."""
+    primary = next((d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), {})
+    created = primary.get("createdAt")
+    return created is not None and as_utc(created) >= utcnow() - timedelta(minutes=minutes)
+
+
+def entrypoint_verdict(entry: list[str], command: list[str]) -> str:
+    """Why `entry` + `command` bypass the script for one-off commands ('' when they do not)."""
+    if not entry or any(ENTRYPOINT in part for part in entry):
+        return ""
+    if ENTRYPOINT in " ".join(command):
+        return (
+            f"replaces the image's entrypoint with {json.dumps(entry)}; only its command {json.dumps(command)} "
+            f"calls {ENTRYPOINT}, and a one-off task's command override replaces exactly that"
+        )
+    return f"replaces the image's entrypoint with {json.dumps(entry)}, which never runs {ENTRYPOINT}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from fixtures.meta import check
@@ -25,7 +27,7 @@ from recovery.settings import Settings
     "aws s3 sync s3://{backup_bucket} s3://{files_bucket}",
 )
 def test_files_referenced_objects_exist(
-    request: pytest.FixtureRequest, aws: Aws, db_endpoint: Endpoint, settings: Settings
+    request: pytest.FixtureRequest, aws: Aws, db_endpoint: Endpoint, settings: Settings, observed: Callable[[str], None]
 ) -> None:
     """Listing the bucket once, every referenced object is there with the size the DB records."""
     with connect(db_endpoint) as conn:
@@ -44,6 +46,7 @@ def test_files_referenced_objects_exist(
             missing.append(uri)
         elif listed[key] != size:
             wrong.append(f"{uri} is {listed[key]} bytes, DB says {size}")
+    observed(f"{len(refs)} referenced file(s): {len(missing)} missing, {len(wrong)} with the wrong size")
     evidence = {"referenced": len(refs), "missing": missing[:50], "wrong_size": wrong[:50]}
     attach_evidence(request, "files bucket vs database", evidence)
     problems = missing + wrong

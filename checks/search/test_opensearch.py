@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from botocore.exceptions import ClientError
 
 from fixtures.meta import check
@@ -16,7 +18,7 @@ from recovery.settings import Settings
     "terraform apply recreates it, then rebuild (plan §4 step 4): invenio index init && "
     "invenio rdm rebuild-all-indices",
 )
-def test_opensearch_domain_ready(aws: Aws, settings: Settings) -> None:
+def test_opensearch_domain_ready(aws: Aws, settings: Settings, observed: Callable[[str], None]) -> None:
     """The domain exists, is not deleted and is not processing a configuration change."""
     try:
         status = aws.client("opensearch").describe_domain(DomainName=settings.opensearch_domain)["DomainStatus"]
@@ -24,6 +26,10 @@ def test_opensearch_domain_ready(aws: Aws, settings: Settings) -> None:
         raise AssertionError(
             f"OpenSearch domain {settings.opensearch_domain} cannot be described: {error_code(exc)}"
         ) from None
+    observed(
+        f"domain {settings.opensearch_domain}: Deleted={bool(status.get('Deleted'))}, "
+        f"Processing={bool(status.get('Processing'))}, {status.get('EngineVersion', '?')}"
+    )
     assert not status.get("Deleted"), f"OpenSearch domain {settings.opensearch_domain} is being deleted"
     assert not status.get("Processing"), (
         f"OpenSearch domain {settings.opensearch_domain} is processing a change: searches may fail"

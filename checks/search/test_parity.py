@@ -5,6 +5,7 @@ Production under `-m health`; the drill's recovered copy after its reindex under
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fixtures.meta import BOTH_MODES, check
@@ -20,7 +21,7 @@ REBUILD = (
 
 
 @check("2.3", severity="high", remediation=REBUILD, modes=BOTH_MODES)
-def test_search_index_matches_database(site: Site, db_endpoint: Endpoint) -> None:
+def test_search_index_matches_database(site: Site, db_endpoint: Endpoint, observed: Callable[[str], None]) -> None:
     """Published records in the DB equal hits.total of the API (after the index queue settles)."""
     with connect(db_endpoint) as conn:
         in_db = int(scalar(conn, PUBLISHED_LATEST))
@@ -33,6 +34,7 @@ def test_search_index_matches_database(site: Site, db_endpoint: Endpoint) -> Non
 
     try:
         wait_until(agrees, timeout=8, interval=0.5, what="search index and database agree")
+        observed(f"hits.total {seen.get('total')} = DB {in_db} latest published records")
     except WaitTimeout:
         total = seen.get("total")
         if total is None:
@@ -45,7 +47,7 @@ def test_search_index_matches_database(site: Site, db_endpoint: Endpoint) -> Non
 
 
 @check("5.3", severity="medium", remediation=REBUILD, modes=BOTH_MODES)
-def test_search_query_finds_known_record(site: Site, db_endpoint: Endpoint) -> None:
+def test_search_query_finds_known_record(site: Site, db_endpoint: Endpoint, observed: Callable[[str], None]) -> None:
     """A search for a word of a recent record's title returns that record."""
     with connect(db_endpoint) as conn:
         recent = record_titles(conn, limit=3)
@@ -57,6 +59,8 @@ def test_search_query_finds_known_record(site: Site, db_endpoint: Endpoint) -> N
         hits = (ans.json or {}).get("hits", {}).get("hits", []) if ans.status == 200 else []
         if not any(h.get("id") == recid for h in hits):
             misses.append(f"q={word!r} does not return {recid} ({short(ans)})")
+        else:
+            observed(f"q={word!r} returns {recid}")
     assert not misses, "search misses records the database holds: " + "; ".join(misses)
 
 
@@ -68,7 +72,9 @@ def test_search_query_finds_known_record(site: Site, db_endpoint: Endpoint) -> N
     "restored from a previous version (aws s3api list-object-versions) or from s3://{backup_bucket}",
     modes=BOTH_MODES,
 )
-def test_site_record_file_downloads_with_checksum(site: Site, db_endpoint: Endpoint) -> None:
+def test_site_record_file_downloads_with_checksum(
+    site: Site, db_endpoint: Endpoint, observed: Callable[[str], None]
+) -> None:
     """A recent record lists its files and one downloads with the checksum the database stores."""
     with connect(db_endpoint) as conn:
         recent = record_titles(conn, limit=1)
@@ -81,6 +87,7 @@ def test_site_record_file_downloads_with_checksum(site: Site, db_endpoint: Endpo
     entry = entries[0]
     url = entry.get("links", {}).get("content") or f"{site.base_url}/api/records/{recid}/files/{entry['key']}/content"
     status, md5, size = site.download_md5(url)
+    observed(f"{recid}/{entry['key']}: HTTP {status}, md5:{md5} ({size} bytes), record says {entry.get('checksum')}")
     assert status == 200, f"download of {recid}/{entry['key']} answers {status} (the viewer cannot load the PDF)"
     assert f"md5:{md5}" == entry.get("checksum"), (
         f"{recid}/{entry['key']}: downloaded md5:{md5} ({size} bytes) but the record says {entry.get('checksum')}"

@@ -6,15 +6,17 @@ Production's log groups under `-m health`; those of the drill's web task definit
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from fixtures.meta import BOTH_MODES, check
 from recovery.aws import ecs as ecs_api
 from recovery.aws import logs as logs_api
 from recovery.aws.session import Aws
-from recovery.environment import Environment
+from recovery.environment import Environment, production
 from recovery.settings import Settings
-from recovery.timeutil import as_utc, iso, utcnow
+from recovery.timeutil import as_utc, human_age, iso, utcnow
 
 TAIL = "aws logs tail {log_group} --since {log_window_minutes}m | grep resolve-db-uri"
 
@@ -33,14 +35,21 @@ def _window_start(aws: Aws, settings: Settings, environment: Environment) -> dat
 
 
 @check("5.1", severity="high", remediation=TAIL + "; if the ERROR line shows, plan §6.1 step 2-3", modes=BOTH_MODES)
-def test_logs_resolve_db_uri_succeeded(aws: Aws, settings: Settings, environment: Environment) -> None:
+def test_logs_resolve_db_uri_succeeded(
+    aws: Aws, settings: Settings, environment: Environment, observed: Callable[[str], None]
+) -> None:
     """The newest resolve-db-uri line of the running web-ui tasks is 'DB URI resolved successfully'."""
     since = _window_start(aws, settings, environment)
     group = environment.log_group
+    assert logs_api.describe_group(aws.client("logs"), group) is not None, (
+        f"log group {group} does not exist: no evidence either way (TURATH_LOG_GROUP misnamed, or the tasks log "
+        "elsewhere: see logs_web_log_groups_receive_events)"
+    )
     events = logs_api.events_since(aws.client("logs"), group, since)
     lines = logs_api.matching(events, "[resolve-db-uri]")
     assert lines, f"no [resolve-db-uri] line in {group} since {iso(since)}: tasks did not start"
     last = lines[-1]["message"]
+    observed(f"{len(lines)} [resolve-db-uri] line(s) in {group} since {iso(since)}; newest: {last[:100]}")
     assert logs_api.SUCCESS in last, f"the newest entrypoint line in {group} is: {last}"
 
 
@@ -52,15 +61,70 @@ def test_logs_resolve_db_uri_succeeded(aws: Aws, settings: Settings, environment
     "&& {deploy_web_services}",
     modes=BOTH_MODES,
 )
-def test_logs_no_password_failures(aws: Aws, settings: Settings, environment: Environment) -> None:
+def test_logs_no_password_failures(
+    aws: Aws, settings: Settings, environment: Environment, observed: Callable[[str], None]
+) -> None:
     """No 'password authentication failed' in the web log groups within the window."""
     since = utcnow() - timedelta(minutes=settings.log_window_minutes)
     found = {}
-    for group in sorted(set(environment.log_groups.values())):
-        hits = logs_api.matching(logs_api.events_since(aws.client("logs"), group, since), logs_api.PASSWORD_FAILED)
+    groups = sorted(set(environment.log_groups.values()))
+    missing = logs_api.missing_groups(aws.client("logs"), groups)
+    assert not missing, (
+        f"log group(s) {', '.join(missing)} do not exist: password failures cannot be seen (TURATH_LOG_GROUP "
+        "misnamed, or the tasks log elsewhere: see logs_web_log_groups_receive_events)"
+    )
+    for group in groups:
+        events = logs_api.events_since(aws.client("logs"), group, since)
+        hits = logs_api.matching(events, logs_api.PASSWORD_FAILED)
+        observed(f"{group}: {len(events)} event(s) in the last {settings.log_window_minutes} min, {len(hits)} FATAL")
         if hits:
             found[group] = hits
     assert not found, "Password authentication failed: " + "; ".join(
         f"{len(h)} FATAL line(s) in {g} in the last {settings.log_window_minutes} min, last: {h[-1]['message'][:160]}"
         for g, h in found.items()
     )
+
+
+RECEIVING_HOURS = 24  # a live web service logs every day (load balancer health checks, requests)
+
+
+@check(
+    "5.1",
+    severity="high",
+    remediation="aws ecs describe-task-definition --task-definition <running revision> --query "
+    "'taskDefinition.containerDefinitions[].logConfiguration'; set TURATH_LOG_GROUP to web-ui's awslogs-group "
+    "(web-api logs beside it), or restore the group: aws logs create-log-group --log-group-name {log_group}",
+)
+def test_logs_web_log_groups_receive_events(
+    aws: Aws,
+    settings: Settings,
+    running_task_definitions: dict[str, dict[str, Any]],
+    observed: Callable[[str], None],
+) -> None:
+    """The web services' log groups the suite reads exist, are where the running tasks log, and received
+    events in the last day: every log check (plan §5.1, §6.1) is only evidence if they do."""
+    logs = aws.client("logs")
+    groups = production(settings).log_groups
+    problems = []
+    for service, group in groups.items():
+        td = running_task_definitions.get(service)
+        if td is not None:
+            container = next(
+                (c for c in td.get("containerDefinitions", []) if c.get("name") == settings.app_container), {}
+            )
+            actual = logs_api.container_log_group(container)
+            if actual and actual != group:
+                problems.append(f"{service}'s tasks log to {actual}, the suite reads {group}")
+                continue
+        if logs_api.describe_group(logs, group) is None:
+            problems.append(f"log group {group} of {service} does not exist")
+            continue
+        newest = logs_api.newest_event_time(logs, group)
+        if newest is None:
+            problems.append(f"{group} of {service} has never received an event")
+            continue
+        age = (utcnow() - newest).total_seconds()
+        observed(f"{group} ({service}): newest event {human_age(age)} ago")
+        if age > RECEIVING_HOURS * 3600:
+            problems.append(f"{group} of {service} received nothing for {human_age(age)}")
+    assert not problems, "the log checks would look in the wrong place: " + "; ".join(problems)

@@ -8,11 +8,19 @@ from recovery.errors import NotFound
 
 
 def describe_services(ecs: Any, cluster: str, services: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    """name -> service description; NotFound names the missing ones."""
-    resp = ecs.describe_services(cluster=cluster, services=list(services))
-    found = {s["serviceName"]: s for s in resp.get("services", [])}
+    """name -> service description (DescribeServices takes at most 10 a call); NotFound names the missing ones.
+
+    An INACTIVE service (deleted) counts as missing.
+    """
+    found: dict[str, dict[str, Any]] = {}
+    failures: list[dict[str, Any]] = []
+    names = list(services)
+    for i in range(0, len(names), 10):
+        resp = ecs.describe_services(cluster=cluster, services=names[i : i + 10])
+        found.update({s["serviceName"]: s for s in resp.get("services", []) if s.get("status") != "INACTIVE"})
+        failures += resp.get("failures", [])
     missing = [s for s in services if s not in found] + [
-        f["arn"].rsplit("/", 1)[-1] for f in resp.get("failures", []) if f.get("reason") == "MISSING"
+        f["arn"].rsplit("/", 1)[-1] for f in failures if f.get("reason") == "MISSING"
     ]
     if missing:
         raise NotFound(f"ECS services not found in cluster {cluster}: {', '.join(sorted(set(missing)))}")

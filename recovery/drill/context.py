@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.config import Config
 
@@ -13,8 +13,11 @@ from recovery.aws.session import Aws
 from recovery.drill.clock import DrillClock
 from recovery.drill.guard import Allowed, Guard
 from recovery.drill.ledger import Entry, Ledger
+from recovery.drill.lock import NAME as LOCK_NAME
+from recovery.drill.lock import Heartbeat
 from recovery.drill.naming import DrillNames
-from recovery.errors import ConfigError
+from recovery.drill.state import DrillState
+from recovery.errors import ConfigError, StepFailed
 from recovery.secrets import Secret
 from recovery.settings import Settings
 
@@ -112,19 +115,60 @@ class DrillAws:
         return self._clients[service]
 
 
-def lock_name(prefix: str) -> str:
-    return f"/{prefix}/drill-lock"
-
-
 def make_guard(names: DrillNames) -> Guard:
-    """The drill's guard; the only exceptions are the target-wide drill lock parameter."""
-    lock = lock_name(names.prefix)
-    return Guard(names, allowed=(Allowed("ssm", "PutParameter", lock), Allowed("ssm", "DeleteParameter", lock)))
+    """The drill's guard; the only exception is the target-wide drill lock parameter."""
+    return Guard(
+        names, allowed=(Allowed("ssm", "PutParameter", LOCK_NAME), Allowed("ssm", "DeleteParameter", LOCK_NAME))
+    )
+
+
+@dataclass(frozen=True)
+class PlannedCall:
+    """One mutating call a step makes, as `--plan` prints it (each step lists its own)."""
+
+    step: str
+    service: str
+    operation: str
+    target: str
+    detail: str = ""
+
+    def line(self) -> str:
+        extra = f"  ({self.detail})" if self.detail else ""
+        return f"{self.step:<14} {self.service}:{self.operation} {self.target}{extra}"
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """How long each wait may take, from documented AWS durations (not the RTO objective).
+
+    A slow recovery is the RTO check's verdict; a wait only fails when something is stuck.
+    The long ones are settings (TURATH_DRILL_*_MINUTES).
+    """
+
+    restore: float = 5400.0  # RDS restores of large instances: up to 90 min
+    rollout: float = 1800.0
+    load_balancer: float = 600.0
+    deletion: float = 1800.0
+    db_login: float = 900.0  # DNS of a new endpoint and security groups settle within minutes
+    one_off: float = 1800.0
+    reindex: float = 3600.0
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> Timeouts:
+        return cls(
+            restore=s.drill_restore_minutes * 60,
+            rollout=s.drill_rollout_minutes * 60,
+            load_balancer=s.drill_load_balancer_minutes * 60,
+            deletion=s.drill_deletion_minutes * 60,
+        )
+
+
+T = TypeVar("T")
 
 
 @dataclass
 class DrillContext:
-    """Everything a step needs. `state` is persisted in the ledger (never put a secret in it)."""
+    """Everything a step needs. `state` is typed and persisted in the ledger (never a secret in it)."""
 
     settings: Settings
     aws: DrillAws
@@ -132,16 +176,15 @@ class DrillContext:
     ledger: Ledger
     clock: DrillClock
     options: DrillOptions
+    state: DrillState = field(default_factory=DrillState)
     secrets: dict[str, Secret] = field(default_factory=dict)
-    failures: dict[str, BaseException] = field(default_factory=dict)
+    failures: dict[str, StepFailed] = field(default_factory=dict)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    heartbeat: Heartbeat | None = None
 
     @property
     def drill_id(self) -> str:
         return self.names.drill_id
-
-    @property
-    def state(self) -> dict[str, Any]:
-        return self.ledger.state
 
     def client(self, service: str) -> Any:
         return self.aws.client(service)
@@ -150,7 +193,14 @@ class DrillContext:
         return self.ledger.record(kind, ident, self.settings.region, step, **extra)
 
     def save(self) -> None:
+        self.ledger.state = self.state.to_dict()
         self.ledger.save()
+
+    def require(self, value: T | None, step: str) -> T:
+        """A state an earlier step must have reached (StepFailed naming `step` otherwise)."""
+        if value is None:
+            raise StepFailed(step, "an earlier step did not reach its state (resume from an earlier step)")
+        return value
 
     @property
     def reports_dir(self) -> Path:

@@ -18,6 +18,7 @@ from recovery.aws import ecs as ecs_api
 from recovery.diagnosis import ENTRYPOINT, Diagnosis, force_deployments
 from recovery.drill.context import DrillContext
 from recovery.drill.ecsops import diagnose_service, entry_point, log_lines
+from recovery.drill.state import DrillService
 from recovery.errors import RecoveryError
 from recovery.secrets import redact
 from recovery.timeutil import as_utc, iso, utcnow
@@ -26,17 +27,15 @@ log = logging.getLogger(__name__)
 
 
 # ---- restore: the password (plan 6.1) -------------------------------------------------------------
-def password_rejected(ctx: DrillContext, address: str) -> Diagnosis:
+def password_rejected(ctx: DrillContext, address: str, source: str) -> Diagnosis:
     s = ctx.settings
-    source = ctx.state.get("password_source") or "the running task definition"
     service = (s.web_services or s.ecs_services or ("web-ui",))[0]
     since = utcnow() - timedelta(minutes=10)
     fatal = []
     if s.log_group:
         lines = log_lines(ctx.client("logs"), s.log_group, since, limit=500)
         fatal = [line for line in lines if "password authentication failed" in line]
-    recovery = ctx.state.get("recovery") or {}
-    restored_from = recovery.get("snapshot") or f"point in time {recovery.get('recovery_point')}"
+    restored_from = ctx.state.recovery.source if ctx.state.recovery else "the recovery point"
     return Diagnosis(
         "§6.1 Password authentication failed",
         f"the restored DB {ctx.names.db_instance} ({address}, from {restored_from}) answers FATAL: password "
@@ -57,13 +56,14 @@ def password_rejected(ctx: DrillContext, address: str) -> Diagnosis:
 def storage_unreadable(ctx: DrillContext, bucket: str, samples: list[dict[str, Any]]) -> Diagnosis:
     first = samples[0]
     statuses = ", ".join(str(x.get("status")) for x in samples)
-    services: dict[str, dict[str, Any]] = (ctx.state.get("environment") or {}).get("services", {})
-    ui = next(iter(services.values()), {})
+    env = ctx.state.environment
+    ui = next(iter(env.services.values()), None) if env else None
     role = "the tasks' role"
     try:
-        td = ecs_api.describe_task_definition(ctx.client("ecs"), ui["task_definition"])
-        role = str(td.get("taskRoleArn") or role)
-    except (KeyError, RecoveryError, ClientError, BotoCoreError):
+        if ui is not None:
+            td = ecs_api.describe_task_definition(ctx.client("ecs"), ui.task_definition)
+            role = str(td.get("taskRoleArn") or role)
+    except (RecoveryError, ClientError, BotoCoreError):
         log.debug("no task role to name", exc_info=True)
     denies = _denying_statements(ctx, bucket)
     evidence = f"GET {first.get('url')} -> {first.get('status')} ({len(samples)} sampled file(s): {statuses})"
@@ -95,7 +95,7 @@ def _denying_statements(ctx: DrillContext, bucket: str) -> list[str]:
 
 
 # ---- one-off CLI commands (plan 6.3) --------------------------------------------------------------
-def one_off_failed(ctx: DrillContext, service: dict[str, Any], result: dict[str, Any]) -> Diagnosis | None:
+def one_off_failed(ctx: DrillContext, service: DrillService, result: dict[str, Any]) -> Diagnosis | None:
     """§6.3 when a one-off `invenio` command fell back to the localhost database; else None."""
     lines = [str(x) for x in result.get("log_lines", [])]
     if not any("localhost" in line for line in lines):
@@ -103,12 +103,12 @@ def one_off_failed(ctx: DrillContext, service: dict[str, Any], result: dict[str,
     s = ctx.settings
     ecs = ctx.client("ecs")
     entry: list[str] = []
-    td_arn = str(service.get("task_definition", ""))
+    td_arn = service.task_definition
     try:
         entry = entry_point(ecs_api.describe_task_definition(ecs, td_arn), s.app_container)
     except (RecoveryError, ClientError, BotoCoreError):
         log.debug("cannot read the entryPoint of %s", td_arn, exc_info=True)
-    source = ecs_api.short(str(service.get("source") or td_arn))
+    source = ecs_api.short(service.source or td_arn)
     error = next((x for x in lines if "OperationalError" in x), lines[-1] if lines else "")
     task = str(result.get("task", "?")).rsplit("/", 1)[-1]
     evidence = (
@@ -159,18 +159,22 @@ def collect(ctx: DrillContext, step: str, since: datetime | None) -> dict[str, A
         except (ClientError, BotoCoreError) as exc:
             events[ident] = [f"(unavailable: {exc})"]
     out["rds_events"] = events
-    env = ctx.state.get("environment") or {}
-    cluster = env.get("cluster")
-    if cluster and env.get("services"):
+    env = ctx.state.environment
+    if env is not None and env.cluster and env.services:
         services = []
-        for svc in env["services"].values():
+        for svc in env.services.values():
             try:
                 services.append(
                     diagnose_service(
-                        ctx.client("ecs"), ctx.client("logs"), cluster, svc["name"], ctx.settings.app_container, started
+                        ctx.client("ecs"),
+                        ctx.client("logs"),
+                        env.cluster,
+                        svc.name,
+                        ctx.settings.app_container,
+                        started,
                     )
                 )
             except (ClientError, BotoCoreError, RecoveryError, KeyError) as exc:
-                services.append({"service": svc.get("name"), "error": str(exc)})
+                services.append({"service": svc.name, "error": str(exc)})
         out["ecs_services"] = services
     return out

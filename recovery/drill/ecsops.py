@@ -221,6 +221,7 @@ def run_one_off(
     max_delay: float,
     step: str,
     on_started: Callable[[str], None] | None = None,
+    tags: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     """Run `command` as a one-off task through the image's entrypoint (CMD override only).
 
@@ -238,6 +239,8 @@ def run_one_off(
         "overrides": {"containerOverrides": [{"name": container, "command": command_for(td, container, command)}]},
         **launch,
     }
+    if tags:  # so ecs:StopTask can be scoped by the drill tag, and a sweep can tell the task is the drill's
+        params["tags"] = tags
     if network:
         params["networkConfiguration"] = {"awsvpcConfiguration": network}
     started = utcnow()

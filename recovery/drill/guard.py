@@ -61,6 +61,12 @@ TARGETS: dict[tuple[str, str], tuple[str, ...]] = {
     ("s3", "CopyObject"): ("Bucket",),  # CopySource is the production bucket, read only
     ("s3", "DeleteObject"): ("Bucket",),
     ("s3", "DeleteObjects"): ("Bucket",),
+    # Managed copies of objects over 8 MiB are multipart: the parts land in the drill's bucket.
+    ("s3", "CreateMultipartUpload"): ("Bucket",),
+    ("s3", "UploadPartCopy"): ("Bucket",),  # CopySource is the production bucket, read only
+    ("s3", "UploadPart"): ("Bucket",),
+    ("s3", "CompleteMultipartUpload"): ("Bucket",),
+    ("s3", "AbortMultipartUpload"): ("Bucket",),
     ("ssm", "PutParameter"): ("Name",),
     ("ssm", "DeleteParameter"): ("Name",),
     ("logs", "CreateLogGroup"): ("logGroupName",),

@@ -53,6 +53,7 @@ class Ledger:
     completed: list[str] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
     torn_down: bool = False
+    dry: bool = False  # --plan: never written
 
     @classmethod
     def create(cls, reports_dir: Path, drill_id: str) -> Ledger:
@@ -65,12 +66,16 @@ class Ledger:
         data = json.loads(path.read_text(encoding="utf-8"))
         entries = [Entry(**e) for e in data.pop("entries", [])]
         data.pop("path", None)
+        data.pop("dry", None)
         return cls(path=path, entries=entries, **data)
 
     def save(self) -> None:
+        if self.dry:
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         doc = asdict(self)
         doc.pop("path")
+        doc.pop("dry")
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(doc, fh, indent=2, default=str)
@@ -111,13 +116,15 @@ class Ledger:
         return [e for e in self.entries if e.status not in DONE]
 
     # ---- teardown ---------------------------------------------------------------------------
-    def teardown(self, delete: Callable[[Entry], str]) -> list[Entry]:
-        """Delete in reverse order of recording; `delete` returns DELETED or GONE, or raises.
+    def teardown(self, delete: Callable[[Entry], str], order: Callable[[str], int]) -> list[Entry]:
+        """Delete by `order` of kind (dependencies), newest first within a kind; `delete` returns
+        DELETED or GONE, or raises.
 
         A failed deletion is recorded and teardown carries on with the rest (a later run or the
         sweep retries it); the list of entries still open is returned.
         """
-        for entry in reversed(self.entries):
+        ranked = sorted(enumerate(self.entries), key=lambda pair: (order(pair[1].kind), -pair[0]))
+        for _, entry in ranked:
             if entry.status in DONE:
                 continue
             try:

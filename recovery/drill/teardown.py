@@ -1,51 +1,59 @@
-"""Step 8: teardown, always, in reverse order of creation; then the leak check.
+"""Teardown, the leak check and the sweep's scan: find a drill's resources in the account, delete them in order.
 
-Good: after teardown nothing that carries this drill's id remains. The leak check does not
-trust the ledger: it asks the tagging API for `drill-id=<id>` and, because not every service
-is in the tagging API (and it lags behind deletions), lists RDS instances, ECS clusters,
-services and task-definition families, load balancers, target groups, S3 buckets, log groups
-and the drill lock by name and tag. Whatever it finds is a leftover.
+Good: after teardown nothing that carries this drill's id remains, and the leak check proves
+it from the account, not from the ledger. Ownership is strict: a resource is the drill's only
+when its name is drill-named AND it carries the tag `drill-id=<id>` (search indices, which carry
+no tags, by their drill prefix inside the search service). Something named like a drill but
+untagged is reported and left alone.
+
+Deletion follows dependencies, not creation order: work first (one-off tasks stopped, services
+deleted, so no worker writes to an index any more), then the search indices, then listeners ->
+target groups -> load balancer, task definitions, cluster, database, buckets, log groups, and
+the drill lock last. A call the API answers with "in use" is retried for a bounded time.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError, WaiterError
 
 from recovery.aws import ecs as ecs_api
+from recovery.aws.opensearch import SearchApi
 from recovery.aws.session import error_code
 from recovery.drill import lock
-from recovery.drill.context import DrillContext, lock_name
-from recovery.drill.ecsops import run_one_off, wait_waiter
+from recovery.drill.context import DrillContext, PlannedCall
+from recovery.drill.ecsops import wait_waiter
 from recovery.drill.ledger import DELETED, GONE, Entry
-from recovery.drill.naming import TAG_CREATED, TAG_ID, DrillNames, drill_id_of
+from recovery.drill.naming import DrillNames
+from recovery.drill.scan import Found, Scan, scan, search_api, search_gone_reason
 from recovery.errors import RecoveryError, WaitTimeout
-from recovery.timeutil import as_utc, iso
+from recovery.timeutil import wait_until
 
 log = logging.getLogger(__name__)
 
 Clients = Callable[[str], Any]
-# Creation order of kinds; deletion (teardown, sweep) goes in reverse.
-CREATION_ORDER = (
-    "drill-lock",
-    "terraform-workspace",
-    "log-group",
-    "ecs-cluster",
-    "elbv2-load-balancer",
-    "elbv2-target-group",
-    "elbv2-listener",
-    "ecs-task-definition-family",
-    "ecs-service",
-    "rds-instance",
-    "s3-bucket",
-    "search-indices",
+STEP = "teardown"
+# Deletion order: what does work, then what it works on, then what holds it; the lock last.
+DELETE_ORDER = (
     "ecs-task",
+    "terraform-workspace",
+    "ecs-service",
+    "search-indices",
+    "ecs-task-definition-family",
+    "elbv2-listener",
+    "elbv2-target-group",
+    "elbv2-load-balancer",
+    "ecs-cluster",
+    "rds-instance",
+    "rds-snapshot",
+    "s3-bucket",
+    "log-group",
     "tagged",
+    "drill-lock",
 )
 NOT_FOUND = (
     "NotFound",
@@ -55,7 +63,14 @@ NOT_FOUND = (
     "ServiceNotActiveException",
     "ServiceNotFoundException",
     "ClusterNotFoundException",
-    "InvalidParameterException",
+)
+IN_USE = (
+    "ResourceInUse",
+    "DependencyViolation",
+    "ClusterContainsServicesException",
+    "ClusterContainsTasksException",
+    "InvalidDBInstanceState",
+    "OperationAborted",
 )
 
 
@@ -64,34 +79,63 @@ class TeardownError(RecoveryError):
 
 
 def _gone(exc: ClientError) -> bool:
+    return any(word in error_code(exc) for word in NOT_FOUND)
+
+
+def _in_use(exc: ClientError) -> bool:
     code = error_code(exc)
-    return any(word in code for word in NOT_FOUND)
+    return any(word in code for word in IN_USE) or "in use" in str(exc).lower()
+
+
+def order_of(kind: str) -> int:
+    return DELETE_ORDER.index(kind) if kind in DELETE_ORDER else DELETE_ORDER.index("tagged")
 
 
 @dataclass
 class Deleter:
-    """Deletes one ledger entry through (guarded) clients. Returns DELETED or GONE."""
+    """Deletes one entry through (guarded) clients. Returns DELETED or GONE, or raises."""
 
     clients: Clients
     names: DrillNames
+    search: Callable[[], SearchApi | None]
     container: str = "app"
     timeout: float = 1800.0
     max_delay: float = 15.0
+    in_use_timeout: float = 300.0
+    before_lock_release: Callable[[], None] = lambda: None
 
     def __call__(self, entry: Entry) -> str:
         method = getattr(self, "delete_" + entry.kind.replace("-", "_"), None)
         if method is None:
             raise TeardownError(f"no deleter for {entry.kind} {entry.id}")
         log.info("teardown: deleting %s %s", entry.kind, entry.id)
+        last: list[str] = [""]
+
+        def attempt() -> str | None:
+            try:
+                return str(method(entry))
+            except ClientError as exc:
+                if _gone(exc):
+                    return GONE
+                if _in_use(exc):
+                    last[0] = str(exc)
+                    return None
+                raise
+
         try:
-            return str(method(entry))
-        except ClientError as exc:
-            if _gone(exc):
-                return GONE
-            raise
+            return wait_until(
+                attempt,
+                timeout=self.in_use_timeout,
+                interval=min(5.0, self.max_delay),
+                what=f"deletion of {entry.kind} {entry.id}",
+                status=lambda: last[0],
+            )
+        except WaitTimeout:
+            raise TeardownError(f"{entry.kind} {entry.id} still in use: {last[0]}") from None
 
     def delete_drill_lock(self, entry: Entry) -> str:
-        return lock.release(self.clients("ssm"), entry.id, self.names.drill_id)
+        self.before_lock_release()
+        return lock.release(self.clients("ssm"), self.names.drill_id)
 
     def delete_ecs_task(self, entry: Entry) -> str:
         ecs = self.clients("ecs")
@@ -102,24 +146,27 @@ class Deleter:
         return DELETED
 
     def delete_search_indices(self, entry: Entry) -> str:
-        """The drill's indices live in the shared search cluster: destroy them from a drill task."""
-        x = entry.extra
-        if not x.get("task_definition") or not ecs_api.cluster_exists(self.clients("ecs"), x["cluster"]):
-            return GONE
-        run_one_off(
-            self.clients("ecs"),
-            self.clients("logs"),
-            cluster=x["cluster"],
-            task_definition=x["task_definition"],
-            container=self.container,
-            command=["invenio", "index", "destroy", "--yes-i-know"],
-            network=x.get("network"),
-            launch=x.get("launch") or {"launchType": "FARGATE"},
-            started_by=f"drill-{self.names.drill_id}-teardown",
-            timeout=min(self.timeout, 900),
-            max_delay=self.max_delay,
-            step="teardown",
-        )
+        """Delete the drill's indices in the search service, then list again until none comes back.
+
+        A reindex queued before teardown may still write (Celery drains it after the drill's tasks
+        stopped): a deleted index written to is created again, so deletion is confirmed by listings.
+        """
+        search = self.search()
+        if search is None:
+            return GONE  # the domain does not exist: no index can
+        prefix = self.names.search_prefix
+        quiet: list[int] = [0]
+
+        def cleared() -> bool:
+            found = search.indices(prefix)
+            if found:
+                quiet[0] = 0
+                search.delete([i.name for i in found])
+                return False
+            quiet[0] += 1
+            return quiet[0] >= 3  # three empty listings in a row
+
+        wait_until(cleared, timeout=self.in_use_timeout, interval=1.0, what=f"search indices {prefix}* deleted")
         return DELETED
 
     def delete_ecs_service(self, entry: Entry) -> str:
@@ -134,16 +181,16 @@ class Deleter:
 
     def delete_ecs_task_definition_family(self, entry: Entry) -> str:
         ecs = self.clients("ecs")
-        arns: list[str] = []
-        for status in ("ACTIVE", "INACTIVE"):
+        active: list[str] = []
+        inactive: list[str] = []
+        for status, into in (("ACTIVE", active), ("INACTIVE", inactive)):
             for page in ecs.get_paginator("list_task_definitions").paginate(familyPrefix=entry.id, status=status):
-                arns += [a for a in page.get("taskDefinitionArns", []) if ecs_api.family_and_revision(a)[0] == entry.id]
-        if not arns:
+                into += [a for a in page.get("taskDefinitionArns", []) if ecs_api.family_and_revision(a)[0] == entry.id]
+        if not active and not inactive:
             return GONE
-        active = ecs.list_task_definitions(familyPrefix=entry.id, status="ACTIVE").get("taskDefinitionArns", [])
-        for arn in arns:
-            if arn in active:
-                ecs.deregister_task_definition(taskDefinition=arn)
+        for arn in active:
+            ecs.deregister_task_definition(taskDefinition=arn)
+        arns = active + inactive
         for i in range(0, len(arns), 10):
             try:
                 ecs.delete_task_definitions(taskDefinitions=arns[i : i + 10])
@@ -155,71 +202,72 @@ class Deleter:
         ecs = self.clients("ecs")
         if not ecs_api.cluster_exists(ecs, entry.id):
             return GONE
-        for arn in ecs.list_services(cluster=entry.id).get("serviceArns", []):
-            name = arn.rsplit("/", 1)[-1]
-            self.delete_ecs_service(Entry("ecs-service", name, entry.region, "teardown", extra={"cluster": entry.id}))
         ecs.delete_cluster(cluster=entry.id)
         return DELETED
 
     def delete_elbv2_listener(self, entry: Entry) -> str:
-        self.clients("elbv2").delete_listener(ListenerArn=entry.id)
+        elb = self.clients("elbv2")
+        for page in elb.get_paginator("describe_rules").paginate(ListenerArn=entry.id):
+            for rule in page.get("Rules", []):
+                if not rule.get("IsDefault"):
+                    elb.delete_rule(RuleArn=rule["RuleArn"])
+        elb.delete_listener(ListenerArn=entry.id)
         return DELETED
 
     def delete_elbv2_target_group(self, entry: Entry) -> str:
         elb = self.clients("elbv2")
-        try:
-            arn = elb.describe_target_groups(Names=[entry.id])["TargetGroups"][0]["TargetGroupArn"]
-        except ClientError as exc:
-            if _gone(exc):
-                return GONE
-            raise
+        arn = (
+            entry.extra.get("arn") or elb.describe_target_groups(Names=[entry.id])["TargetGroups"][0]["TargetGroupArn"]
+        )
         elb.delete_target_group(TargetGroupArn=arn)
         return DELETED
 
     def delete_elbv2_load_balancer(self, entry: Entry) -> str:
         elb = self.clients("elbv2")
-        try:
+        arn = entry.extra.get("arn")
+        if not arn:
             arn = elb.describe_load_balancers(Names=[entry.id])["LoadBalancers"][0]["LoadBalancerArn"]
-        except ClientError as exc:
-            if _gone(exc):
-                return GONE
-            raise
         elb.delete_load_balancer(LoadBalancerArn=arn)
         self._wait("load_balancers_deleted", f"load balancer {entry.id} deleted", LoadBalancerArns=[arn])
         return DELETED
 
     def delete_rds_instance(self, entry: Entry) -> str:
         rds = self.clients("rds")
-        try:
-            status = rds.describe_db_instances(DBInstanceIdentifier=entry.id)["DBInstances"][0]["DBInstanceStatus"]
-        except ClientError as exc:
-            if _gone(exc):
-                return GONE
-            raise
+        status = rds.describe_db_instances(DBInstanceIdentifier=entry.id)["DBInstances"][0]["DBInstanceStatus"]
         if status != "deleting":
             rds.delete_db_instance(DBInstanceIdentifier=entry.id, SkipFinalSnapshot=True, DeleteAutomatedBackups=True)
         self._wait("db_instance_deleted", f"RDS instance {entry.id} deleted", DBInstanceIdentifier=entry.id)
         return DELETED
 
+    def delete_rds_snapshot(self, entry: Entry) -> str:
+        rds = self.clients("rds")
+        rds.describe_db_snapshots(DBSnapshotIdentifier=entry.id)  # NotFound: gone with its instance
+        if entry.extra.get("type") == "automated":
+            # Automated snapshots go with their instance (DeleteAutomatedBackups=True); one that
+            # outlived it belongs to a retained automated backup, known only by its resource id.
+            raise TeardownError(
+                f"automated snapshot {entry.id} outlived its instance: aws rds delete-db-instance-automated-backup "
+                f"--dbi-resource-id {entry.extra.get('dbi_resource_id')}"
+            )
+        rds.delete_db_snapshot(DBSnapshotIdentifier=entry.id)
+        return DELETED
+
     def delete_s3_bucket(self, entry: Entry) -> str:
-        """Empty every version and delete marker, first page again each round (deleting while paging
-        skips keys), then delete the bucket."""
+        """Abort unfinished multipart uploads, empty every version and delete marker, delete the bucket."""
         s3 = self.clients("s3")
-        try:
-            for _ in range(100_000):
-                page = s3.list_object_versions(Bucket=entry.id, MaxKeys=1000)
-                doomed = [
-                    {"Key": v["Key"], "VersionId": v["VersionId"]}
-                    for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
-                ]
-                if not doomed:
-                    break
-                s3.delete_objects(Bucket=entry.id, Delete={"Objects": doomed, "Quiet": True})
-            s3.delete_bucket(Bucket=entry.id)
-        except ClientError as exc:
-            if _gone(exc):
-                return GONE
-            raise
+        for page in s3.get_paginator("list_multipart_uploads").paginate(Bucket=entry.id):
+            for up in page.get("Uploads", []):
+                s3.abort_multipart_upload(Bucket=entry.id, Key=up["Key"], UploadId=up["UploadId"])
+        for _ in range(100_000):  # first page again each round: deleting while paging skips keys
+            page = s3.list_object_versions(Bucket=entry.id, MaxKeys=1000)
+            doomed = [
+                {"Key": v["Key"], "VersionId": v["VersionId"]}
+                for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+            ]
+            if not doomed:
+                break
+            s3.delete_objects(Bucket=entry.id, Delete={"Objects": doomed, "Quiet": True})
+        s3.delete_bucket(Bucket=entry.id)
         return DELETED
 
     def delete_log_group(self, entry: Entry) -> str:
@@ -227,10 +275,9 @@ class Deleter:
         return DELETED
 
     def delete_terraform_workspace(self, entry: Entry) -> str:
-        from recovery.drill.provision import Terraform
+        from recovery.drill.steps.provision import Terraform
 
-        region = entry.region
-        return Terraform(entry.extra["directory"], self.names, region).destroy()
+        return Terraform(entry.extra["directory"], self.names, entry.region).destroy()
 
     def delete_tagged(self, entry: Entry) -> str:
         raise TeardownError(f"{entry.id} carries the drill's tag but no deleter knows its kind: delete it by hand")
@@ -256,161 +303,95 @@ _SERVICE_OF = {
 }
 
 
+# ---- teardown and the leak check -------------------------------------------------------------
+def deleter_for(ctx: DrillContext) -> Deleter:
+    def stop_heartbeat() -> None:
+        if ctx.heartbeat is not None:
+            ctx.heartbeat.stop()
+
+    return Deleter(
+        ctx.client,
+        ctx.names,
+        lambda: search_api(ctx.aws.aws, ctx.settings),
+        ctx.settings.app_container,
+        timeout=ctx.timeouts.deletion,
+        max_delay=ctx.options.drill_poll_seconds,
+        before_lock_release=stop_heartbeat,
+    )
+
+
 def teardown(ctx: DrillContext) -> list[Entry]:
-    """Delete everything in the ledger (reverse order, each outcome recorded); the entries left open."""
-    deleter = Deleter(ctx.client, ctx.names, ctx.settings.app_container, max_delay=ctx.options.drill_poll_seconds)
-    return ctx.ledger.teardown(deleter)
+    """Delete what the ledger lists and what the account shows of this drill, in dependency order.
+
+    Returns the entries still open (each failure is recorded; the rest still get their turn).
+    """
+    aws = ctx.aws.aws
+    found = scan(ctx.client, ctx.names.prefix, ctx.drill_id, search_api(aws, ctx.settings))
+    add_found(ctx.ledger.entries, found.found, ctx.names, ctx.settings.region)
+    return ctx.ledger.teardown(deleter_for(ctx), order_of)
 
 
-# ---- leak check / sweep scan ---------------------------------------------------------------
-@dataclass
-class Found:
-    """A drill resource found in the account (not from the ledger)."""
-
-    kind: str
-    id: str
-    drill_id: str
-    created: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["created"] = iso(self.created) if self.created else None
-        return d
+def add_found(entries: list[Entry], found: list[Found], names: DrillNames, region: str) -> None:
+    """Add what the account shows and the ledger does not know (the drill's indices as one entry)."""
+    known = {(e.kind, e.id) for e in entries if e.status not in (DELETED, GONE)}
+    for item in found:
+        entry = item.entry(region)
+        if item.kind == "search-indices":
+            entry = Entry("search-indices", names.search_prefix, region, "sweep", status="created")
+        if (entry.kind, entry.id) not in known:
+            entries.append(entry)
+            known.add((entry.kind, entry.id))
 
 
-def _tag(tags: list[dict[str, Any]] | None, key: str) -> str | None:
-    for t in tags or []:
-        if (t.get("Key") or t.get("key")) == key:
-            return str(t.get("Value") if "Value" in t else t.get("value"))
-    return None
+def leftovers(ctx: DrillContext, settle_seconds: float = 30.0) -> tuple[list[dict[str, Any]], list[str]]:
+    """The leak check: what the account still shows of this drill after teardown, and what it could not check.
 
+    Listings lag behind deletions (ListBuckets, the tagging API): a resource counts as left over
+    only if it is still listed after a short, bounded re-listing.
+    """
+    aws = ctx.aws.aws
+    gone = search_gone_reason(aws, ctx.settings)
+    search = None if gone else search_api(aws, ctx.settings)
+    last: list[Scan] = [Scan()]
 
-def _created_from_tags(tags: list[dict[str, Any]] | None) -> datetime | None:
-    raw = _tag(tags, TAG_CREATED)
+    def clean() -> bool:
+        last[0] = scan(ctx.client, ctx.names.prefix, ctx.drill_id, search, gone)
+        kept_lock = ctx.options.keep
+        last[0].found = [f for f in last[0].found if not (kept_lock and f.kind == lock.KIND)]
+        return not last[0].found
+
     try:
-        return as_utc(raw) if raw else None
-    except ValueError:
-        return None
+        wait_until(clean, timeout=settle_seconds, interval=3.0, what=f"drill {ctx.drill_id} gone from the listings")
+    except WaitTimeout:
+        log.warning("leak check: %d resource(s) of drill %s still listed", len(last[0].found), ctx.drill_id)
+    found = [f.as_dict() for f in last[0].found]
+    found += [{**f.as_dict(), "kind": "untagged-" + f.kind} for f in last[0].foreign]
+    return found, last[0].unchecked
 
 
-def scan(clients: Clients, prefix: str, drill_id: str | None = None) -> list[Found]:
-    """Every drill resource (of `drill_id`, or of any drill) the account shows."""
-    found: list[Found] = []
-
-    def keep(kind: str, ident: str, tags: list[dict[str, Any]] | None = None, **kw: Any) -> None:
-        did = drill_id_of(ident, prefix) or _tag(tags, TAG_ID)
-        if did and (drill_id is None or did == drill_id):
-            created = kw.pop("created", None) or _created_from_tags(tags)
-            found.append(Found(kind, ident, did, created, kw))
-
-    rds = clients("rds")
-    for page in rds.get_paginator("describe_db_instances").paginate():
-        for db in page["DBInstances"]:
-            created = db.get("InstanceCreateTime")
-            keep(
-                "rds-instance",
-                db["DBInstanceIdentifier"],
-                db.get("TagList"),
-                created=as_utc(created) if created else None,
-            )
-
-    ecs = clients("ecs")
-    arns = [a for page in ecs.get_paginator("list_clusters").paginate() for a in page.get("clusterArns", [])]
-    for i in range(0, len(arns), 100):
-        for c in ecs.describe_clusters(clusters=arns[i : i + 100], include=["TAGS"]).get("clusters", []):
-            if c.get("status") != "ACTIVE":
-                continue
-            keep("ecs-cluster", c["clusterName"], c.get("tags"))
-            if drill_id_of(c["clusterName"], prefix) is None and _tag(c.get("tags"), TAG_ID) is None:
-                continue
-            svc_arns = [
-                a
-                for p in ecs.get_paginator("list_services").paginate(cluster=c["clusterArn"])
-                for a in p.get("serviceArns", [])
-            ]
-            for j in range(0, len(svc_arns), 10):
-                for svc in ecs.describe_services(
-                    cluster=c["clusterArn"], services=svc_arns[j : j + 10], include=["TAGS"]
-                ).get("services", []):
-                    if svc.get("status") in ("ACTIVE", "DRAINING"):
-                        keep(
-                            "ecs-service",
-                            svc["serviceName"],
-                            svc.get("tags"),
-                            cluster=c["clusterName"],
-                            created=svc.get("createdAt") and as_utc(svc["createdAt"]),
-                        )
-    families = [
-        f
-        for page in ecs.get_paginator("list_task_definition_families").paginate(
-            familyPrefix=f"{prefix}-drill-", status="ACTIVE"
-        )
-        for f in page.get("families", [])
-    ]
-    for family in families:
-        # Confirm with the revisions: a family whose revisions are all INACTIVE is gone.
-        active = ecs.list_task_definitions(familyPrefix=family, status="ACTIVE").get("taskDefinitionArns", [])
-        if any(ecs_api.family_and_revision(a)[0] == family for a in active):
-            keep("ecs-task-definition-family", family)
-
-    elb = clients("elbv2")
-    for page in elb.get_paginator("describe_load_balancers").paginate():
-        for lb in page["LoadBalancers"]:
-            keep(
-                "elbv2-load-balancer",
-                lb["LoadBalancerName"],
-                created=as_utc(lb["CreatedTime"]) if lb.get("CreatedTime") else None,
-            )
-    for page in elb.get_paginator("describe_target_groups").paginate():
-        for tg in page["TargetGroups"]:
-            keep("elbv2-target-group", tg["TargetGroupName"])
-
-    s3 = clients("s3")
-    for b in s3.list_buckets().get("Buckets", []):
-        keep("s3-bucket", b["Name"], created=as_utc(b["CreationDate"]) if b.get("CreationDate") else None)
-
-    logs = clients("logs")
-    for page in logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=f"/{prefix}-drill-"):
-        for g in page.get("logGroups", []):
-            ms = g.get("creationTime")
-            keep("log-group", g["logGroupName"], created=datetime.fromtimestamp(ms / 1000, UTC) if ms else None)
-
-    held = lock.holder(clients("ssm"), lock_name(prefix))
-    if held and held.get("drill_id") and (drill_id is None or held["drill_id"] == drill_id):
-        started = held.get("started")
-        found.append(
-            Found("drill-lock", lock_name(prefix), str(held["drill_id"]), as_utc(started) if started else None)
-        )
-
-    known = {f.id for f in found}
-    covered = (":rds:", ":ecs:", ":elasticloadbalancing:", ":s3:", ":logs:", ":ssm:")
-    tagging = clients("resourcegroupstaggingapi")
-    filters = [{"Key": TAG_ID, "Values": [drill_id]}] if drill_id else [{"Key": TAG_ID}]
-    try:
-        for page in tagging.get_paginator("get_resources").paginate(TagFilters=filters):
-            for r in page.get("ResourceTagMappingList", []):
-                arn = r["ResourceARN"]
-                if any(c in arn for c in covered) or any(k in arn for k in known):
-                    continue  # listed above, authoritatively (the tagging API lags behind deletions)
-                did = _tag(r.get("Tags"), TAG_ID) or ""
-                found.append(Found("tagged", arn, did, _created_from_tags(r.get("Tags"))))
-    except ClientError as exc:
-        log.warning("tagging API unavailable for the leak check: %s", exc)
-    return found
-
-
-# Kinds no AWS listing can see (indices inside the shared search cluster, a terraform workspace):
-# while their ledger entry is open they count as left over.
-UNLISTABLE = ("search-indices", "terraform-workspace")
-
-
-def leftovers(ctx: DrillContext) -> list[dict[str, Any]]:
-    """The leak check of this drill: what still exists after teardown."""
-    found = [f.as_dict() for f in scan(ctx.client, ctx.names.prefix, ctx.drill_id)]
-    found += [
-        Found(e.kind, e.id, ctx.drill_id, None, {"ledger": e.status, "outcome": e.outcome}).as_dict()
-        for e in ctx.ledger.open_entries()
-        if e.kind in UNLISTABLE
-    ]
-    return found
+def planned(ctx: DrillContext) -> list[PlannedCall]:
+    """Teardown's calls, in the order they are made."""
+    s, n = ctx.settings, ctx.names
+    t = STEP
+    calls = [PlannedCall(t, "ecs", "StopTask", n.cluster, "every running drill task")]
+    if ctx.options.provisioner == "terraform":
+        calls.append(PlannedCall(t, "terraform", "destroy", n.terraform_workspace))
+    calls += [PlannedCall(t, "ecs", "DeleteService", n.service(svc), "force") for svc in s.ecs_services]
+    calls.append(PlannedCall(t, "es", "ESHttpDelete", n.search_prefix + "*", "the drill's search indices"))
+    if ctx.options.provisioner != "terraform":
+        calls += [
+            PlannedCall(t, "ecs", "DeregisterTaskDefinition+DeleteTaskDefinitions", n.family(x), "all revisions")
+            for x in s.ecs_services
+        ]
+        if s.web_services:
+            calls.append(PlannedCall(t, "elbv2", "DeleteRule+DeleteListener", n.load_balancer))
+            calls.append(PlannedCall(t, "elbv2", "DeleteTargetGroup", n.name("tg-*")))
+            calls.append(PlannedCall(t, "elbv2", "DeleteLoadBalancer", n.load_balancer))
+        calls.append(PlannedCall(t, "ecs", "DeleteCluster", n.cluster))
+    calls.append(PlannedCall(t, "rds", "DeleteDBInstance", n.db_instance, "SkipFinalSnapshot, DeleteAutomatedBackups"))
+    if ctx.options.drill_storage == "clone":
+        calls.append(PlannedCall(t, "s3", "AbortMultipartUpload+DeleteObjects+DeleteBucket", n.files_bucket))
+    if ctx.options.provisioner != "terraform":
+        calls += [PlannedCall(t, "logs", "DeleteLogGroup", n.log_group(svc)) for svc in s.ecs_services]
+    calls.append(PlannedCall(t, "ssm", "DeleteParameter", lock.NAME, "release the drill lock"))
+    return calls

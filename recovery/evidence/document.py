@@ -154,7 +154,7 @@ def _drill(results: Mapping[str, Any]) -> str:
 
 
 def recovery_reason(drill: Mapping[str, Any], has_table: bool = False) -> str:
-    for key in ("recovery_reason", "reason", "why"):
+    for key in ("recovery_point_reason", "recovery_reason"):
         if drill.get(key):
             return str(drill[key])
     snapshot = str(drill.get("snapshot") or "")

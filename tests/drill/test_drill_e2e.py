@@ -11,9 +11,10 @@ from collections.abc import Callable
 
 import pytest
 
-from recovery.drill import steps
+from recovery.drill import engine
 from recovery.drill.context import DrillContext, DrillOptions
-from recovery.drill.teardown import scan
+from recovery.drill.scan import scan
+from recovery.drill.steps import BY_NAME, STEPS, provision, redeploy
 from recovery.errors import StepFailed
 from tests.conftest import SuiteRun, twin_env
 from tests.drill.conftest import DrillEnv, has_data_plane
@@ -31,21 +32,34 @@ def data_twin(fresh_twin: Twin) -> Twin:
 
 def open_drill(twin: Twin, drill_env: DrillEnv) -> DrillContext:
     settings, aws = drill_env(twin)
-    return steps.begin(settings, aws, DrillOptions.from_settings(settings, drill_poll_seconds=0.5))
+    return engine.begin(settings, aws, DrillOptions.from_settings(settings, drill_poll_seconds=0.5))
+
+
+def plan_context(twin: Twin, drill_env: DrillEnv) -> DrillContext:
+    settings, aws = drill_env(twin)
+    return engine.begin(settings, aws, DrillOptions.from_settings(settings, plan=True))
 
 
 def test_full_drill_passes_and_leaves_nothing(data_twin: Twin, drill_env: DrillEnv) -> None:
     ctx = open_drill(data_twin, drill_env)
-    result = steps.run_drill(ctx)
+    result = engine.run_drill(ctx)
     assert result["leftovers"] == []
-    assert [p["name"] for p in result["phases"]] == [*steps.STEPS, "verify", "teardown"]
+    assert [p["name"] for p in result["phases"]] == [*STEPS, "verify", "teardown"]
     assert result["rto_seconds"] is not None
     assert result["rpo_seconds"] is not None
-    reindex = ctx.state["reindex"]  # the search total the drill site reports vs the restored DB
-    assert reindex["total"] == reindex["expected"]
-    assert all(s["ok"] for s in ctx.state["storage"]["samples"])
+    reindex = ctx.state.reindex  # the search total the drill site reports vs the restored DB
+    assert reindex is not None
+    assert reindex.total == reindex.expected
+    assert ctx.state.storage is not None
+    assert all(s["ok"] for s in ctx.state.storage.samples)
     # Every mutating call went through the guard, which refuses any not on this drill's resources.
     assert ctx.aws.guard.mutating_calls()
+    # --plan cannot drift from the drill: every call the drill made is one its plan names.
+    planned = {
+        (c.service, op) for c in engine.plan(plan_context(data_twin, drill_env)) for op in c.operation.split("+")
+    }
+    made = {(c.service, c.operation) for c in ctx.aws.guard.mutating_calls()}
+    assert made - planned == set(), f"calls the plan does not show: {sorted(made - planned)}"
     assert all(ctx.names.owns(t) or "drill-lock" in t for c in ctx.aws.guard.mutating_calls() for t in _targets(c))
 
 
@@ -56,38 +70,38 @@ def _targets(call: object) -> list[str]:
 
 
 def _inject(monkeypatch: pytest.MonkeyPatch, step: str, error: Callable[[], BaseException]) -> None:
-    real = steps.STEP_FUNCTIONS[step]
+    real = BY_NAME[step].run
 
     def broken(ctx: DrillContext) -> None:
         real(ctx)  # the step's resources exist when it breaks
         raise error()
 
-    monkeypatch.setitem(steps.STEP_FUNCTIONS, step, broken)
+    monkeypatch.setattr(BY_NAME[step], "run", broken)
 
 
-@pytest.mark.parametrize("step", steps.STEPS)
+@pytest.mark.parametrize("step", STEPS)
 def test_failure_in_any_phase_names_it_and_tears_down(
     data_twin: Twin, drill_env: DrillEnv, monkeypatch: pytest.MonkeyPatch, step: str
 ) -> None:
     _inject(monkeypatch, step, lambda: StepFailed(step, "injected"))
     ctx = open_drill(data_twin, drill_env)
     with pytest.raises(StepFailed) as info:
-        steps.run_drill(ctx)
-    assert scan(ctx.client, "invenio", ctx.drill_id) == []
+        engine.run_drill(ctx)
+    assert scan(ctx.client, "invenio", ctx.drill_id).found == []
     assert ctx.ledger.torn_down
     assert "injected" in str(info.value)
     assert info.value.step == step
 
 
-@pytest.mark.parametrize("step", [steps.PROVISION, steps.REDEPLOY])
+@pytest.mark.parametrize("step", [provision.NAME, redeploy.NAME])
 def test_ctrl_c_in_a_phase_tears_down(
     data_twin: Twin, drill_env: DrillEnv, monkeypatch: pytest.MonkeyPatch, step: str
 ) -> None:
     _inject(monkeypatch, step, KeyboardInterrupt)
     ctx = open_drill(data_twin, drill_env)
     with pytest.raises(KeyboardInterrupt):
-        steps.run_drill(ctx)
-    assert scan(ctx.client, "invenio", ctx.drill_id) == []
+        engine.run_drill(ctx)
+    assert scan(ctx.client, "invenio", ctx.drill_id).found == []
     assert [p.name for p in ctx.clock.phases][-1] == "teardown"
 
 

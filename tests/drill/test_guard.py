@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 import pytest
 from botocore.exceptions import ClientError
 
-from recovery.drill.context import DrillAws, lock_name, make_guard
+from recovery.drill.context import DrillAws, make_guard
 from recovery.drill.guard import Guard, UnsafeCall, targets_of
+from recovery.drill.lock import NAME as LOCK_NAME
 from recovery.drill.naming import DrillNames
 from tests.drill.conftest import DrillEnv
 from twin.core import Twin
@@ -61,7 +62,7 @@ def test_unknown_mutation_without_a_provable_target_is_refused() -> None:
 
 def test_lock_is_the_only_exception_and_plan_guard_refuses_everything(fresh_twin: Twin, drill_env: DrillEnv) -> None:
     guard = make_guard(NAMES)
-    guard.judge("ssm", "PutParameter", {"Name": lock_name("invenio"), "Value": "x"})
+    guard.judge("ssm", "PutParameter", {"Name": LOCK_NAME, "Value": "x"})
     with pytest.raises(UnsafeCall):
         guard.judge("ssm", "PutParameter", {"Name": "/invenio/db-password", "Value": "x"})
     _, aws = drill_env(fresh_twin)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from recovery.drill.ledger import DELETED, FAILED, GONE, Entry, Ledger, latest_ledger
+from recovery.drill.teardown import order_of
 from recovery.errors import RecoveryError
 
 
@@ -36,11 +37,11 @@ def test_teardown_runs_in_reverse_records_outcomes_and_is_idempotent(tmp_path: P
         order.append(entry.kind)
         return GONE if entry.kind == "drill-lock" else DELETED
 
-    assert ledger.teardown(delete) == []
-    assert order == ["rds-instance", "ecs-cluster", "drill-lock"]
+    assert ledger.teardown(delete, order_of) == []
+    assert order == ["ecs-cluster", "rds-instance", "drill-lock"]  # dependencies, the lock last
     assert [e.outcome for e in Ledger.load(ledger.path).entries] == [GONE, DELETED, DELETED]
     assert Ledger.load(ledger.path).torn_down
-    ledger.teardown(delete)
+    ledger.teardown(delete, order_of)
     assert len(order) == 3  # nothing deleted twice
 
 
@@ -56,18 +57,18 @@ def test_a_failed_deletion_is_recorded_the_rest_go_on_and_a_rerun_retries(tmp_pa
             raise RuntimeError("InvalidDBInstanceState")
         return DELETED
 
-    remaining = ledger.teardown(flaky)
+    remaining = ledger.teardown(flaky, order_of)
     assert [e.kind for e in remaining] == ["rds-instance"]
     assert remaining[0].status == FAILED
     assert "InvalidDBInstanceState" in remaining[0].outcome
     assert "ecs-cluster" in attempts
-    assert ledger.teardown(flaky) == []
+    assert ledger.teardown(flaky, order_of) == []
 
 
 def test_latest_open_ledger_is_what_resume_continues(tmp_path: Path) -> None:
     with pytest.raises(RecoveryError, match="no drill to resume"):
         latest_ledger(tmp_path)
     done = Ledger.create(tmp_path, "ddone00")
-    done.teardown(lambda e: DELETED)
+    done.teardown(lambda e: DELETED, order_of)
     Ledger.create(tmp_path, "dopen00")
     assert latest_ledger(tmp_path).drill_id == "dopen00"

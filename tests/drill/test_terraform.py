@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from recovery.drill.naming import DrillNames
-from recovery.drill.provision import Terraform
+from recovery.drill.steps.provision import Terraform
 from recovery.errors import StepFailed
 
 pytestmark = pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform binary not installed")

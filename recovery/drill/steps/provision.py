@@ -1,4 +1,4 @@
-"""Step 1 (plan 4 step 1): a parallel environment for the drill, by one of two provisioners.
+"""Step provision (plan 4 step 1): a parallel environment for the drill, by one of two provisioners.
 
 `ecs-clone` (default, API only): a drill cluster; per production service a task-definition
 family cloned from the revision it runs; an application load balancer with `/api/*` -> web-api
@@ -29,14 +29,16 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from recovery.aws import ecs as ecs_api
-from recovery.drill.context import DrillContext
+from recovery.drill.context import DrillContext, PlannedCall
+from recovery.drill.ecsops import wait_waiter
 from recovery.drill.naming import DrillNames
+from recovery.drill.state import DrillEnvironment, DrillService
 from recovery.errors import StepFailed
 from recovery.secrets import redact
 
 log = logging.getLogger(__name__)
 
-STEP = "provision"
+NAME = STEP = "provision"
 _TD_KEYS = (
     "taskRoleArn",
     "executionRoleArn",
@@ -109,10 +111,42 @@ def running_task_definition(svc: dict[str, Any]) -> str:
     return str(chosen["taskDefinition"] if chosen else svc["taskDefinition"])
 
 
+FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+
+
+def recovery_task_definition(ecs: Any, svc: dict[str, Any]) -> tuple[str, str]:
+    """(what a recovery deploys, what runs now): the newest ACTIVE revision of the running family.
+
+    Plan §4 steps 2.3-2.4 (terraform apply, then a deployment of the new revisions) roll out the
+    family's latest registered revision, not the one running today: the drill tests that one, so
+    a broken revision registered but not yet deployed fails the drill before the bad day.
+    """
+    running = running_task_definition(svc)
+    family = ecs_api.family_and_revision(running)[0]
+    return ecs_api.latest_active_revision(ecs, family), running
+
+
 def _launch(svc: dict[str, Any]) -> dict[str, Any]:
-    if svc.get("capacityProviderStrategy"):
-        return {"capacityProviderStrategy": svc["capacityProviderStrategy"]}
+    """How production's service launches: its capacity-provider strategy, else its launch type.
+
+    An Auto Scaling group capacity provider belongs to one cluster and cannot serve the drill's,
+    so a strategy naming one becomes FARGATE (the task definitions must be Fargate-compatible).
+    """
+    strategy = svc.get("capacityProviderStrategy") or []
+    if strategy and all(item.get("capacityProvider") in FARGATE_PROVIDERS for item in strategy):
+        return {"capacityProviderStrategy": strategy}
+    if strategy:
+        log.warning("production's strategy names cluster-bound capacity providers: the drill uses FARGATE")
+        return {"launchType": "FARGATE"}
     return {"launchType": svc.get("launchType") or "FARGATE"}
+
+
+def cluster_capacity(launches: list[dict[str, Any]]) -> dict[str, Any]:
+    """CreateCluster parameters: ECS rejects a strategy whose providers are not on the cluster."""
+    providers = sorted(
+        {i["capacityProvider"] for launch in launches for i in launch.get("capacityProviderStrategy", [])}
+    )
+    return {"capacityProviders": providers} if providers else {}
 
 
 # ---- network: production's load balancer, else the services' own, else the default VPC -----------
@@ -200,22 +234,28 @@ def _container_port(svc: dict[str, Any], td: dict[str, Any], container: str) -> 
     return 80
 
 
-def provision_ecs_clone(ctx: DrillContext) -> dict[str, Any]:
+def provision_ecs_clone(ctx: DrillContext) -> DrillEnvironment:
     s, names = ctx.settings, ctx.names
     ecs, elb, logs = ctx.client("ecs"), ctx.client("elbv2"), ctx.client("logs")
     prod = ecs_api.describe_services(ecs, s.ecs_cluster, s.ecs_services)
-    prod_tds = {name: ecs_api.describe_task_definition(ecs, running_task_definition(svc)) for name, svc in prod.items()}
+    revisions = {name: recovery_task_definition(ecs, svc) for name, svc in prod.items()}
+    prod_tds = {name: ecs_api.describe_task_definition(ecs, latest) for name, (latest, _) in revisions.items()}
+    for name, (latest, running) in revisions.items():
+        if latest != running:
+            log.warning(
+                "%s runs %s but a recovery would deploy %s (the latest registered): the drill tests %s",
+                name,
+                ecs_api.short(running),
+                ecs_api.short(latest),
+                ecs_api.short(latest),
+            )
     net = _network(ctx, prod)
-    env: dict[str, Any] = {
-        "provisioner": "ecs-clone",
-        "cluster": names.cluster,
-        "services": {},
-        "network": net["awsvpc"],
-    }
-    ctx.state["environment"] = env
+    env = DrillEnvironment(provisioner="ecs-clone", cluster=names.cluster, network=net["awsvpc"])
+    ctx.state.environment = env
 
     entry = ctx.record("ecs-cluster", names.cluster, STEP)
-    ecs.create_cluster(clusterName=names.cluster, tags=names.ecs_tags())
+    capacity = cluster_capacity([_launch(svc) for svc in prod.values()])
+    ecs.create_cluster(clusterName=names.cluster, tags=names.ecs_tags(), **capacity)
     ctx.ledger.created(entry)
 
     for service in s.ecs_services:
@@ -243,8 +283,16 @@ def provision_ecs_clone(ctx: DrillContext) -> dict[str, Any]:
             Tags=names.tag_list(),
         )["LoadBalancers"][0]
         ctx.ledger.created(entry, arn=lb["LoadBalancerArn"])
+        wait_waiter(
+            elb,
+            "load_balancer_available",
+            what=f"load balancer {names.load_balancer} active",
+            timeout=ctx.timeouts.load_balancer,
+            max_delay=ctx.options.drill_poll_seconds,
+            LoadBalancerArns=[lb["LoadBalancerArn"]],
+        )
         site_url = f"http://{lb['DNSName']}"
-        env["load_balancer"] = {"arn": lb["LoadBalancerArn"], "dns": lb["DNSName"]}
+        env.load_balancer = {"arn": lb["LoadBalancerArn"], "dns": lb["DNSName"]}
         for service in web:
             role = _role(service)
             if role in target_groups:
@@ -273,7 +321,9 @@ def provision_ecs_clone(ctx: DrillContext) -> dict[str, Any]:
             DefaultActions=[{"Type": "forward", "TargetGroupArn": default_tg}],
             Tags=names.tag_list(),
         )["Listeners"][0]
-        ctx.ledger.created(ctx.record("elbv2-listener", listener["ListenerArn"], STEP))
+        ctx.ledger.created(
+            ctx.record("elbv2-listener", listener["ListenerArn"], STEP, load_balancer=names.load_balancer)
+        )
         if "api" in target_groups and "ui" in target_groups:
             elb.create_rule(
                 ListenerArn=listener["ListenerArn"],
@@ -282,7 +332,7 @@ def provision_ecs_clone(ctx: DrillContext) -> dict[str, Any]:
                 Actions=[{"Type": "forward", "TargetGroupArn": target_groups["api"]}],
                 Tags=names.tag_list(),
             )
-    env["site_url"] = ctx.options.drill_site_url or site_url
+    env.site_url = ctx.options.drill_site_url or site_url
     ctx.save()
 
     for service in s.ecs_services:
@@ -290,7 +340,7 @@ def provision_ecs_clone(ctx: DrillContext) -> dict[str, Any]:
             prod_tds[service],
             names.family(service),
             s.app_container,
-            isolation_env(names, env["site_url"]),
+            isolation_env(names, env.site_url),
             names.log_group(service),
         )
         arn = register(ctx, spec, STEP)
@@ -321,13 +371,14 @@ def provision_ecs_clone(ctx: DrillContext) -> dict[str, Any]:
         entry = ctx.record("ecs-service", names.service(service), STEP, cluster=names.cluster)
         ecs.create_service(**params)
         ctx.ledger.created(entry)
-        env["services"][service] = {
-            "name": names.service(service),
-            "task_definition": arn,
-            "target_group": tg_arn,
-            "source": prod_tds[service]["taskDefinitionArn"],  # production's revision it clones (diagnosis)
-        }
-        env["launch"] = _launch(prod[service])
+        env.services[service] = DrillService(
+            name=names.service(service),
+            task_definition=arn,
+            target_group=tg_arn,
+            source=prod_tds[service]["taskDefinitionArn"],  # production's revision it clones (diagnosis)
+            running=revisions[service][1],
+        )
+        env.launch = _launch(prod[service])
         ctx.save()
     return env
 
@@ -383,34 +434,54 @@ class Terraform:
         return "deleted"
 
 
-def provision_terraform(ctx: DrillContext) -> dict[str, Any]:
+def provision_terraform(ctx: DrillContext) -> DrillEnvironment:
     tf = Terraform(ctx.options.terraform_dir, ctx.names, ctx.settings.region)
     entry = ctx.record("terraform-workspace", ctx.names.terraform_workspace, STEP, directory=ctx.options.terraform_dir)
     outputs = tf.apply()
     ctx.ledger.created(entry)
     missing = [k for k in ("cluster", "services", "site_url") if not outputs.get(k)]
-    env: dict[str, Any] = {"provisioner": "terraform", "outputs": outputs}
-    ctx.state["environment"] = env
+    env = DrillEnvironment(provisioner="terraform", outputs=outputs)
+    ctx.state.environment = env
     if missing:
         raise StepFailed(STEP, f"terraform outputs lack {', '.join(missing)}", {"outputs": sorted(outputs)})
-    env.update(cluster=outputs["cluster"], site_url=ctx.options.drill_site_url or outputs["site_url"], services={})
+    env.cluster = str(outputs["cluster"])
+    env.site_url = ctx.options.drill_site_url or str(outputs["site_url"])
     ecs = ctx.client("ecs")
     mapping: dict[str, str] = dict(outputs["services"])
     described = ecs_api.describe_services(ecs, outputs["cluster"], tuple(mapping.values())) if mapping else {}
     for prod_name, drill_name in mapping.items():
         svc = described[drill_name]
-        env["services"][prod_name] = {
-            "name": drill_name,
-            "task_definition": svc["taskDefinition"],
-            "target_group": None,
-        }
-        env["network"] = (svc.get("networkConfiguration") or {}).get("awsvpcConfiguration")
-        env["launch"] = _launch(svc)
+        env.services[prod_name] = DrillService(name=drill_name, task_definition=svc["taskDefinition"])
+        env.network = (svc.get("networkConfiguration") or {}).get("awsvpcConfiguration")
+        env.launch = _launch(svc)
     ctx.save()
     return env
 
 
-def provision(ctx: DrillContext) -> dict[str, Any]:
+def run(ctx: DrillContext) -> None:
     if ctx.options.provisioner == "terraform":
-        return provision_terraform(ctx)
-    return provision_ecs_clone(ctx)
+        provision_terraform(ctx)
+    else:
+        provision_ecs_clone(ctx)
+
+
+def planned(ctx: DrillContext) -> list[PlannedCall]:
+    s, n = ctx.settings, ctx.names
+    if ctx.options.provisioner == "terraform":
+        return [PlannedCall(NAME, "terraform", "apply", n.terraform_workspace, f"in {ctx.options.terraform_dir}")]
+    calls = [PlannedCall(NAME, "ecs", "CreateCluster", n.cluster)]
+    calls += [
+        PlannedCall(NAME, "logs", "CreateLogGroup+PutRetentionPolicy", n.log_group(svc), "7 days")
+        for svc in s.ecs_services
+    ]
+    if s.web_services:
+        calls.append(PlannedCall(NAME, "elbv2", "CreateLoadBalancer", n.load_balancer))
+        roles = sorted({_role(w) for w in s.web_services})
+        calls += [PlannedCall(NAME, "elbv2", "CreateTargetGroup", n.target_group(r)) for r in roles]
+        calls.append(PlannedCall(NAME, "elbv2", "CreateListener", n.load_balancer, "HTTP :80"))
+        if len(roles) == 2:
+            calls.append(PlannedCall(NAME, "elbv2", "CreateRule", n.load_balancer, "/api/* -> web-api"))
+    for svc in s.ecs_services:
+        calls.append(PlannedCall(NAME, "ecs", "RegisterTaskDefinition", n.family(svc), "clone of production's"))
+        calls.append(PlannedCall(NAME, "ecs", "CreateService", n.service(svc), "desired 0"))
+    return calls

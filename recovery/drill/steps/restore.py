@@ -1,0 +1,193 @@
+"""Step restore (plan 4 step 2.2): the recovery point restored to a new, drill-named instance.
+
+Same class, subnet group and security groups as production; no Multi-AZ, no deletion
+protection, no automated backups of the throw-away copy. The step ends when the instance is
+available and accepts production's master user and password over SQL (plan 2.5, 6.1).
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import AbstractContextManager
+from typing import Any
+
+import psycopg
+
+from recovery import db
+from recovery.aws import ecs as ecs_api
+from recovery.aws import rds as rds_api
+from recovery.db import Endpoint
+from recovery.drill import diagnosis
+from recovery.drill.context import DrillContext, PlannedCall
+from recovery.drill.ecsops import wait_waiter
+from recovery.drill.state import RecoveryPoint, Restored
+from recovery.errors import RecoveryError, StepFailed, WaitTimeout
+from recovery.secrets import Secret, redact
+from recovery.timeutil import as_utc, wait_until
+
+log = logging.getLogger(__name__)
+
+NAME = "restore"
+API_NAMES = {
+    "restore_db_instance_from_db_snapshot": "RestoreDBInstanceFromDBSnapshot",
+    "restore_db_instance_to_point_in_time": "RestoreDBInstanceToPointInTime",
+}
+
+
+def restore_call(ctx: DrillContext, point: RecoveryPoint, production: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(operation, parameters) of the restore: same class, subnets and security groups as production."""
+    common: dict[str, Any] = {
+        "DBInstanceClass": production["DBInstanceClass"],
+        "MultiAZ": False,
+        "PubliclyAccessible": bool(production.get("PubliclyAccessible", False)),
+        "DeletionProtection": False,
+        # No automated backups of a throw-away copy: none to pay for, none to delete, and RDS
+        # does not hold the instance in backing-up before it is usable.
+        "BackupRetentionPeriod": 0,
+        "Tags": ctx.names.tag_list(),
+    }
+    subnet_group = (production.get("DBSubnetGroup") or {}).get("DBSubnetGroupName")
+    if subnet_group:
+        common["DBSubnetGroupName"] = subnet_group
+    groups = [g["VpcSecurityGroupId"] for g in production.get("VpcSecurityGroups", []) if g.get("VpcSecurityGroupId")]
+    if groups:
+        common["VpcSecurityGroupIds"] = groups
+    if point.mode == "snapshot":
+        return "restore_db_instance_from_db_snapshot", {
+            "DBInstanceIdentifier": ctx.names.db_instance,
+            "DBSnapshotIdentifier": point.snapshot,
+            **common,
+        }
+    params = {
+        "SourceDBInstanceIdentifier": ctx.settings.rds_instance,
+        "TargetDBInstanceIdentifier": ctx.names.db_instance,
+        **common,
+    }
+    if point.use_latest:
+        params["UseLatestRestorableTime"] = True
+    else:
+        params["RestoreTime"] = as_utc(str(point.restore_time))
+    return "restore_db_instance_to_point_in_time", params
+
+
+def production_password(ctx: DrillContext) -> tuple[Secret, str]:
+    """RDS_DB_PASSWORD of the revision a recovery deploys for production's web service (plan 2.5, 4 2.4).
+
+    That is the family's latest registered revision (what terraform apply + a deployment roll
+    out), so a stale password registered but not yet deployed fails here, before the bad day.
+    """
+    from recovery.drill.steps.provision import recovery_task_definition
+
+    s = ctx.settings
+    ecs = ctx.client("ecs")
+    service = (s.web_services or s.ecs_services)[0]
+    svc = ecs_api.describe_services(ecs, s.ecs_cluster, (service,))[service]
+    arn = recovery_task_definition(ecs, svc)[0]
+    env = ecs_api.container_env(ecs_api.describe_task_definition(ecs, arn), s.app_container) or {}
+    raw = env.pop("RDS_DB_PASSWORD", "")
+    if not raw:
+        raise StepFailed(
+            NAME,
+            f"{ecs_api.short(arn)} ({service}) has no RDS_DB_PASSWORD in container {s.app_container} (plan 6.1)",
+            plan_section="6.1",
+        )
+    secret = Secret(raw)
+    ctx.secrets["db_password"] = secret
+    return secret, ecs_api.short(arn)
+
+
+def password(ctx: DrillContext) -> Secret:
+    return ctx.secrets.get("db_password") or production_password(ctx)[0]
+
+
+def restored_db(ctx: DrillContext) -> AbstractContextManager[psycopg.Connection[Any]]:
+    """A read-only session on the restored database (as the master user, with the verified password)."""
+    s = ctx.settings
+    restored = ctx.require(ctx.state.restored, NAME)
+    return db.connect(Endpoint(restored.sql_address, s.db_user, password(ctx), s.db_name), 10)
+
+
+def verify_login(ctx: DrillContext, address: str, secret: Secret, step: str, source: str) -> None:
+    """The restored DB accepts the master user and password over SQL, or StepFailed (plan 6.1)."""
+    last: list[str] = [""]
+
+    def login() -> bool:
+        try:
+            with db.connect(Endpoint(address, ctx.settings.db_user, secret, ctx.settings.db_name), 10) as conn:
+                conn.execute("SELECT 1")
+            return True
+        except psycopg.OperationalError as exc:
+            text = redact(str(exc))
+            if "password authentication failed" in text or "authentication failed" in text:
+                found = diagnosis.password_rejected(ctx, address, source)
+                raise found.failed(step, {"error": text}) from None
+            last[0] = text
+            return False
+
+    try:
+        wait_until(
+            login,
+            timeout=ctx.timeouts.db_login,
+            interval=2.0,
+            what=f"SQL login at {address}",
+            status=lambda: last[0] or "connecting",
+        )
+    except WaitTimeout as exc:
+        raise StepFailed(step, f"cannot reach the restored DB at {address}: {last[0] or exc}") from None
+
+
+def run(ctx: DrillContext) -> None:
+    rds = ctx.client("rds")
+    point = ctx.require(ctx.state.recovery, NAME)
+    production = rds_api.describe_instance(rds, ctx.settings.rds_instance)
+    operation, params = restore_call(ctx, point, production)
+    ident = ctx.names.db_instance
+    entry = ctx.record("rds-instance", ident, NAME)
+    try:
+        rds_api.describe_instance(rds, ident)
+        log.info("restore: %s exists already (resumed drill)", ident)
+    except RecoveryError:
+        getattr(rds, operation)(**params)
+    ctx.ledger.created(entry)
+
+    def progress(resp: dict[str, Any] | None) -> str:
+        dbs = (resp or {}).get("DBInstances") or [{}]
+        return f"(status {dbs[0].get('DBInstanceStatus', '?')})"
+
+    try:
+        wait_waiter(
+            rds,
+            "db_instance_available",
+            what=f"RDS instance {ident} available",
+            timeout=ctx.timeouts.restore,
+            max_delay=ctx.options.drill_poll_seconds,
+            progress=progress,
+            DBInstanceIdentifier=ident,
+        )
+    except WaitTimeout as exc:
+        raise StepFailed(NAME, str(exc)) from None
+    restored = rds_api.describe_instance(rds, ident)
+    endpoint = f"{restored['Endpoint']['Address']}:{restored['Endpoint']['Port']}"
+    secret, source = production_password(ctx)
+    ctx.state.restored = Restored(
+        instance=ident,
+        endpoint=endpoint,
+        sql_address=ctx.options.drill_db_host or endpoint,
+        instance_class=restored.get("DBInstanceClass"),
+        operation=operation,
+        password_source=source,
+    )
+    ctx.save()
+    verify_login(ctx, ctx.state.restored.sql_address, secret, NAME, source)
+
+
+def planned(ctx: DrillContext) -> list[PlannedCall]:
+    s, n = ctx.settings, ctx.names
+    point = ctx.state.recovery
+    if point is None or point.refused:
+        return []
+    production = rds_api.describe_instance(ctx.client("rds"), s.rds_instance)
+    operation, params = restore_call(ctx, point, production)
+    source = params.get("DBSnapshotIdentifier") or f"{s.rds_instance} at {point.recovery_point}"
+    detail = f"from {source}, class {params['DBInstanceClass']}"
+    return [PlannedCall(NAME, "rds", API_NAMES[operation], n.db_instance, detail)]
