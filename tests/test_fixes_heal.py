@@ -134,6 +134,20 @@ TWIN_GAPS = {
 }
 
 
+# Printed fixes of the newest checks that do not yet work literally (open defects, strict: fixing one
+# turns its xfail into a failure here until the entry is removed).
+BROKEN_FIXES = {
+    "image-ahead-of-database": "db_alembic_revision_matches_image prints <web-ui's running revision>, a placeholder, "
+    "and its --overrides JSON breaks the shell's quoting",
+    "rds-storage-full": "rds_instance_available prints start-db-instance for every non-available state; a "
+    "storage-full instance needs modify-db-instance --allocated-storage",
+    "log-group-misnamed": "logs_web_log_groups_receive_events prints create-log-group for a group that exists; the "
+    "fix is the TURATH_LOG_GROUP setting (or the task definition's awslogs-group)",
+    "log-group-missing": "after create-log-group the group still has no events until the services restart: the fix "
+    "must also deploy the services",
+}
+
+
 def _why_not_a_command(name: str) -> str:
     """Before running anything: the fix its root check would print with the default settings, judged by the
     same parser; the run below judges the fix as actually printed."""
@@ -152,8 +166,9 @@ def _params() -> list[object]:
     for fault in FAULTS:
         if not fault.health:
             continue
-        if fault.name in TWIN_GAPS:
-            out.append(pytest.param(fault.name, marks=pytest.mark.xfail(reason=TWIN_GAPS[fault.name], strict=True)))
+        if fault.name in TWIN_GAPS or fault.name in BROKEN_FIXES:
+            reason = TWIN_GAPS.get(fault.name) or BROKEN_FIXES[fault.name]
+            out.append(pytest.param(fault.name, marks=pytest.mark.xfail(reason=reason, strict=True)))
         elif why := _why_not_a_command(fault.name):
             out.append(pytest.param(fault.name, marks=pytest.mark.skip(reason=why)))
         else:
