@@ -16,6 +16,8 @@ NEEDS_DB = {
     "site_record_file_downloads_with_checksum",
     "files_referenced_objects_exist",
     "ecs_db_password_authenticates",
+    "search_indices_match_database",
+    "db_alembic_revision_matches_image",
 }
 
 
