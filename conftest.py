@@ -6,6 +6,7 @@ when the evidence plugin chooses the reports directory.
 
 pytest_plugins = [
     "fixtures.reporting",
+    "fixtures.progress",
     "fixtures.settings",
     "fixtures.target",
     "fixtures.collected",

@@ -7,8 +7,9 @@
 Settings come from the environment and `.env` like the suite's (`--set KEY=VALUE` overrides).
 With TURATH_TARGET=twin (the default) it starts the embedded twin for the command's duration,
 so `plan` needs no AWS account; with `aws` it talks to AWS or AWS_ENDPOINT_URL.
-Exit codes: 0 success; 1 a step failed, the plan would refuse, or something was left behind;
-2 bad configuration (one line naming the setting); 3 the drill lock is held; 130 interrupted.
+Exit codes (recovery/errors.py, the same as pytest's and `python -m twin`'s): 0 success; 1 a step
+failed, the plan would refuse, or something was left behind; 2 interrupted (after teardown);
+4 bad configuration (one line naming the setting); 6 the drill lock is held or the swept drill is alive.
 """
 
 from __future__ import annotations
@@ -30,12 +31,20 @@ from recovery.drill.lock import LockHeld
 from recovery.drill.preflight import InvalidDrill
 from recovery.drill.steps import STEPS
 from recovery.drill.sweep import DrillAlive, SweepResult, sweep
-from recovery.errors import ConfigError, PermissionMissing, StepFailed
+from recovery.errors import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_LOCKED,
+    EXIT_OK,
+    ConfigError,
+    PermissionMissing,
+    StepFailed,
+)
 from recovery.secrets import redact
 from recovery.settings import Settings, load_settings
 from recovery.tools import cli as tools_cli
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 TOOL_COMMANDS = ("snapshot", "s3-backup", "restore-guide")  # run as policies/tools.json on AWS
 
 

@@ -128,11 +128,43 @@ def events_command(instance: str) -> str:
     return f"aws rds describe-events --source-identifier {instance} --source-type db-instance --duration 1440"
 
 
-def force_deployments(s: Settings) -> str:
-    return "; ".join(
-        f"aws ecs update-service --cluster {s.ecs_cluster} --service {svc} --force-new-deployment"
-        for svc in (s.web_services or s.ecs_services)
+def service_family(cluster: str, service: str) -> str:
+    """The task-definition family a service runs, as a shell substitution the fix evaluates (plan §2.5's style)."""
+    return (
+        f'"$(aws ecs describe-services --cluster {cluster} --services {service} '
+        "--query 'services[0].taskDefinition' --output text | sed 's|.*/||; s/:[0-9]*$//')\""
     )
+
+
+def deploy_newest(cluster: str, service: str) -> str:
+    """Deploy the newest revision of the service's family: `--force-new-deployment` alone restarts the
+    revision the service already runs (real ECS and the twin alike), so a registered fix stays undeployed."""
+    newest = (
+        f'"$(aws ecs describe-task-definition --task-definition {service_family(cluster, service)} '
+        '--query taskDefinition.taskDefinitionArn --output text)"'
+    )
+    return (
+        f"aws ecs update-service --cluster {cluster} --service {service} --task-definition {newest} "
+        "--force-new-deployment"
+    )
+
+
+def rollback(cluster: str, service: str) -> str:
+    """Back to the revision of the service's previous (ACTIVE, not PRIMARY) deployment, read from ECS."""
+    previous = (
+        f'"$(aws ecs describe-services --cluster {cluster} --services {service} --query '
+        "'services[0].deployments[?status!=`PRIMARY`] | [0].taskDefinition' --output text)\""
+    )
+    return f"aws ecs update-service --cluster {cluster} --service {service} --task-definition {previous}"
+
+
+def service_log_group(log_group: str, service: str) -> str:
+    """TURATH_LOG_GROUP is web-ui's; every service logs beside it (/invenio-default/worker)."""
+    return log_group.rsplit("/", 1)[0] + f"/{service}" if "/" in log_group else log_group
+
+
+def force_deployments(s: Settings) -> str:
+    return "; ".join(deploy_newest(s.ecs_cluster, svc) for svc in (s.web_services or s.ecs_services))
 
 
 # ---- the snapshot gate (plan 2.1.1, 6.2, 7) ------------------------------------------------------
@@ -202,6 +234,6 @@ def rollout_failed(s: Settings, failed: list[str], lines: list[str], stuck: bool
         "the new tasks do not start or do not pass the load balancer's health check (image, DB connection, "
         "resources); see the service events, stopped reasons and log lines attached to the report",
         f"aws logs tail {s.log_group or '/invenio-default/web-ui'} --since 5m; roll production back if its "
-        f"revision is the broken one: aws ecs update-service --cluster {s.ecs_cluster} --service <SERVICE> "
-        "--task-definition <PREVIOUS_GOOD_REVISION>",
+        "revision is the broken one: "
+        + "; ".join(rollback(s.ecs_cluster, svc) for svc in (s.web_services or s.ecs_services)),
     )

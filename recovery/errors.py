@@ -56,6 +56,17 @@ class WaitTimeout(RecoveryError):
     """`wait_until` gave up: `what` was not reached in time."""
 
 
+# Exit codes, the same for the same kind of outcome in `pytest`, `python -m recovery` and
+# `python -m twin` (pytest's own numbering, which the other two follow; the README lists them).
+EXIT_OK = 0  # everything checked passed / the command did what it was asked
+EXIT_FAILED = 1  # a check failed, a drill step failed or the drill left resources behind
+EXIT_INTERRUPTED = 2  # Ctrl-C or SIGTERM (the drill was torn down)
+EXIT_INTERNAL = 3  # a defect of the suite, or the evidence could not be written
+EXIT_CONFIG = 4  # bad configuration or command line: one line names the setting, nothing was changed
+EXIT_NO_CHECKS = 5  # the selection ran no check (pytest: no tests collected)
+EXIT_LOCKED = 6  # another drill holds the target's lock (or the swept drill is alive): nothing was changed
+
+
 class PermissionMissing(RecoveryError):
     """AWS refused a call for lack of permission. The message is the one line an operator needs.
 

@@ -234,6 +234,15 @@ class Settings:
     drill_deletion_minutes: float = setting(
         "TURATH_DRILL_DELETION_MINUTES", "30", "longest wait for one teardown deletion", float
     )
+    accepted_skips: str = setting(
+        "TURATH_ACCEPTED_SKIPS",
+        "",
+        "checks whose skip this deployment accepts: id:who-and-why, comma-separated",
+        str,
+    )
+    phase_budgets: str = setting(
+        "TURATH_PHASE_BUDGETS", "", "drill phase budgets in seconds: restore=2400,redeploy=600", str
+    )
     s3_inventory: str = setting(
         "TURATH_S3_INVENTORY", "", "S3 Inventory configuration id to read buckets from; empty = list", str
     )

@@ -84,6 +84,7 @@ def run_suite(tmp_path: Path) -> Callable[..., SuiteRun]:
     def run(*args: str, env: dict[str, str], timeout: float = 180) -> SuiteRun:
         reports = tmp_path / f"reports-{len(list(tmp_path.glob('reports-*')))}"
         full_env = {**env, "TURATH_REPORTS_DIR": str(reports)}
+        (tmp_path / "none.env").touch()  # an empty --env-file: the suite's settings come from `env` only
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--env-file={tmp_path / 'none.env'}", *args],
             cwd=ROOT,

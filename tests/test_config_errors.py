@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from recovery.errors import EXIT_CONFIG
 from tests.conftest import SuiteRun, twin_env
 from twin.core import Twin
 
 
 def assert_one_clear_line(run: SuiteRun, setting: str) -> None:
     out = run.stdout + run.stderr
-    assert run.returncode != 0
+    assert run.returncode == EXIT_CONFIG, (run.returncode, out[-2000:])
     assert "Traceback" not in out
     errors = [line for line in out.splitlines() if line.startswith("ERROR:")]
     assert len(errors) == 1, out
@@ -42,6 +43,16 @@ def test_malformed_dotenv_is_one_line(run_suite: Callable[..., SuiteRun], tmp_pa
     bad.write_text("TURATH_TARGET=twin\nnot a line\n")
     run = run_suite("-m", "health", f"--env-file={bad}", env={"HOME": "/tmp"})
     assert_one_clear_line(run, f"{bad}:2")
+
+
+def test_missing_env_file_is_one_line_not_a_green_run_on_defaults(
+    run_suite: Callable[..., SuiteRun], tmp_path: Path
+) -> None:
+    missing = tmp_path / "nonexistent.env"
+    run = run_suite("-m", "health", "--env-file", str(missing), env={"HOME": "/tmp"})
+    assert_one_clear_line(run, "--env-file")
+    assert str(missing) in run.stdout + run.stderr
+    assert not any(run.reports.rglob("results.json")), "no evidence of a run against the wrong settings"
 
 
 @pytest.mark.parametrize(

@@ -47,6 +47,7 @@ def test_rpt_backup_retention_ok(request):
     """Backups are kept long enough."""
     response = {"DBInstances": [{"InstanceCreateTime": datetime.now(UTC), "MasterUserPassword": SECRET.reveal()}]}
     attach_evidence(request, "DescribeDBInstances", response)
+    request.node.user_properties.append(("observed", "retention 7 d >= 7 d"))  # what the observed fixture does
 
 
 @check("6.1", severity="critical", remediation="rotate the master password of {db_user}")
@@ -121,11 +122,12 @@ def validate_results(doc: dict[str, Any]) -> None:
     assert ISO.match(doc["started_at"]), doc["started_at"]
     assert ISO.match(doc["finished_at"]), doc["finished_at"]
     assert doc["started_at"] <= doc["finished_at"]
-    assert doc["outcome"] in {"passed", "failed"}
+    assert doc["outcome"] in {"passed", "failed", "incomplete"}
     assert set(doc["summary"]) == {"passed", "failed", "error", "skipped"}
     assert isinstance(doc["checks"], list)
     for c in doc["checks"]:
-        assert set(c) == {"id", "plan_section", "severity", "outcome", "message", "remediation"}, c
+        assert {"id", "plan_section", "severity", "outcome", "message", "remediation", "observed"} <= set(c), c
+        assert all(isinstance(o, str) for o in c["observed"])
         assert re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)*", c["id"]), c["id"]
         assert re.fullmatch(r"\d+(\.\d+)*", c["plan_section"]), c["plan_section"]
         assert c["severity"] in {"critical", "high", "medium", "low"}
@@ -167,9 +169,10 @@ class Run:
 
     def __init__(self, pytester: pytest.Pytester, reports: Path, result: pytest.RunResult) -> None:
         self.result = result
-        dirs = [d for d in reports.iterdir() if d.name != "latest"]
-        assert len(dirs) == 1, dirs
-        self.dir = dirs[0]
+        dirs = sorted(
+            (d for d in reports.iterdir() if d.is_dir() and d.name != "latest"), key=lambda d: d.stat().st_mtime
+        )
+        self.dir = dirs[-1]  # this run's
         self.latest = reports / "latest"
         self.results = json.loads((self.dir / "results.json").read_text(encoding="utf-8"))
         self.checks = {c["id"]: c for c in self.results["checks"]}
@@ -197,12 +200,14 @@ def run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path_fac
     for var in ("TURATH_TARGET", "TURATH_DB_USER", "TURATH_RDS_INSTANCE", "AWS_REGION", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(var, raising=False)
 
-    def go(secret: str, *args: str, reports: Path | None = None) -> Run:
-        from_env = tmp_path_factory.mktemp("reports")
+    def go(
+        secret: str, *args: str, reports: Path | None = None, module: str = CHECK_MODULE, into: Path | None = None
+    ) -> Run:
+        from_env = into or tmp_path_factory.mktemp("reports")
         monkeypatch.setenv("TURATH_REPORTS_DIR", str(from_env))
         reports = reports or from_env
-        pytester.makepyfile(test_checks=CHECK_MODULE.replace("__SECRET__", secret))
-        result = pytester.runpytest_inprocess("-p", "fixtures.reporting", "-p", "no:cacheprovider", *args)
+        pytester.makepyfile(test_checks=module.replace("__SECRET__", secret))
+        result = pytester.runpytest_inprocess("-p", "fixtures.settings", "-p", "fixtures.reporting", "-p", "no:cacheprovider", *args)
         return Run(pytester, reports, result)
 
     return go
@@ -251,7 +256,9 @@ def test_health_run_files_three_scrubbed_files_with_check_results(run: RunFn) ->
     props = {p.get("name"): p.get("value") for case in cases for p in case.iter("property")}
     assert props["check_plan_section"] in {"2.1", "6.1", "4.2", "2.3", "4.3"}
 
-    assert f"evidence: {r.dir}/report.html, junit.xml, results.json" in r.terminal
+    assert r.terminal.count(str(r.dir)) == 1, "the evidence path is printed once"
+    assert f"Evidence: {r.dir}/evidence.html" in r.terminal
+    assert "Generated html report" not in r.terminal
     for where, text in r.texts().items():
         assert secret not in text, where
         assert PATTERN_SECRET not in text, where
@@ -266,11 +273,13 @@ def test_drill_run_writes_drill_section_and_timeline(run: RunFn) -> None:
     assert r.results["outcome"] == "passed"
     assert list(r.checks) == ["rpt_drill_left_nothing"]
     assert r.results["drill"]["rto_objective_seconds"] == 3600
-    assert r.results["drill"]["phases"][1]["started_at"] == "2025-01-01T03:05:00+00:00"
+    assert r.results["drill"]["phases"][1]["started_at"] == "2025-01-01T03:05:00Z"
     html = (r.dir / "report.html").read_text(encoding="utf-8")
     assert "Turath recovery evidence — drill on twin" in html
-    assert "<svg" in html
-    assert "RTO objective 3600 s" in html
+    assert 'href="evidence.html"' in html
+    evidence = (r.dir / "evidence.html").read_text(encoding="utf-8")
+    assert "<svg" in evidence
+    assert "RTO objective 1 h" in evidence
 
 
 def test_xdist_run_collects_worker_reports_and_scrubs_worker_only_secrets(run: RunFn) -> None:
@@ -318,17 +327,26 @@ def test_mode_follows_the_mark_expression(markexpr: str, mode: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("outcomes", "expected"),
+    ("outcomes", "accepted", "expected"),
     [
-        (["passed", "skipped"], "passed"),
-        (["passed", "failed"], "failed"),
-        (["passed", "error"], "failed"),
-        (["skipped"], "failed"),
-        ([], "failed"),
+        ([("passed", "high"), ("skipped", "low")], {}, "passed"),
+        ([("passed", "high"), ("failed", "low")], {}, "failed"),
+        ([("passed", "high"), ("error", "low")], {}, "failed"),
+        ([("passed", "low"), ("skipped", "critical")], {}, "incomplete"),
+        ([("passed", "low"), ("skipped", "critical"), ("failed", "low")], {}, "failed"),
+        ([("passed", "low"), ("skipped", "critical")], {"c1": "ops lead, CAB-7"}, "passed"),
+        ([("skipped", "low")], {}, "incomplete"),
+        ([], {}, "incomplete"),
     ],
 )
-def test_run_passes_only_when_a_check_ran_and_none_failed(outcomes: list[str], expected: str) -> None:
-    assert results_outcome({"outcome": o} for o in outcomes) == expected
+def test_run_passes_only_when_checks_ran_none_failed_and_no_critical_skip_is_unaccepted(
+    outcomes: list[tuple[str, str]], accepted: dict[str, str], expected: str
+) -> None:
+    checks = [
+        {"id": f"c{i}", "outcome": o, "severity": sev, "plan_section": "2.1", "message": "why"}
+        for i, (o, sev) in enumerate(outcomes)
+    ]
+    assert results_outcome(checks, accepted) == expected
 
 
 @pytest.mark.parametrize(
@@ -370,3 +388,133 @@ def test_scrub_data_masks_registered_values_and_sensitive_keys() -> None:
     assert clean["Credentials"] == {"SecretAccessKey": MASK, "SessionToken": MASK, "AccessKeyId": "AKIAEXAMPLE"}
     assert clean["MasterUserSecret"]["SecretArn"].startswith("arn:aws:")
     assert clean["log"] == (f"line with {MASK}", [f"RDS_DB_PASSWORD={MASK}"])
+
+
+SKIPPING_MODULE = '''
+import pytest
+
+from fixtures.meta import check
+
+
+@check("5.2", severity="critical", remediation="open a tunnel to the database")
+def test_rpt_users_counted():
+    """Users are present."""
+    pytest.skip("TURATH_DB_HOST not configured: no route to the database")
+
+
+@check("2.1", severity="high", remediation="aws rds modify-db-instance")
+def test_rpt_backups_on(request):
+    """Backups are on."""
+    request.node.user_properties.append(("observed", "retention 7 d >= 7 d"))
+'''
+
+
+def test_observed_values_reach_results_junit_and_both_documents(run: RunFn) -> None:
+    r = run(new_secret())
+    assert r.checks["rpt_backup_retention_ok"]["observed"] == ["retention 7 d >= 7 d"]
+    assert r.checks["rpt_drill_left_nothing"]["observed"] == []
+    cases = {c.get("name"): c for c in ET.parse(r.dir / "junit.xml").getroot().iter("testcase")}
+    props = [(p.get("name"), p.get("value")) for p in cases["test_rpt_backup_retention_ok"].iter("property")]
+    assert ("observed", "retention 7 d >= 7 d") in props
+    assert "retention 7 d" in (r.dir / "report.html").read_text(encoding="utf-8")
+    assert "retention 7 d &gt;= 7 d" in (r.dir / "evidence.html").read_text(encoding="utf-8")
+
+
+def test_evidence_document_reads_as_an_auditor_needs_it(run: RunFn) -> None:
+    r = run(new_secret())
+    doc = (r.dir / "evidence.html").read_text(encoding="utf-8")
+    order = [
+        "id=verdict",
+        "<h2>Scope</h2>",
+        "What this run proves, and what it does not",
+        "<h2>Failures by root cause</h2>",
+        "<h2>Checks</h2>",
+        "<h2>Controls</h2>",
+    ]
+    positions = [doc.index(marker) for marker in order]
+    assert positions == sorted(positions), "sections out of order"
+    assert ">FAIL<" in doc
+    assert 'href="report.html"' in doc
+    for gone in ("Expected failures", "Unexpected passes", "Reruns", "<script", "http://", "https://"):
+        assert gone not in doc, gone
+    stamps = re.findall(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[^<\s\"]*", doc)
+    assert stamps
+    assert all(s.endswith("Z") for s in stamps), [s for s in stamps if not s.endswith("Z")]
+    assert len(r.results["scope"]["settings_digest"]) == 64
+    assert r.results["scope"]["operator"]["user"]
+    # The remediation shows only where a check failed or errored.
+    assert doc.count("<b>Fix:</b>") == len([c for c in r.results["checks"] if c["outcome"] in ("failed", "error")])
+
+
+def test_manifest_verifies_the_filed_run_and_catches_an_edit(run: RunFn) -> None:
+    from recovery.evidence import manifest
+
+    r = run(new_secret())
+    assert set(r.results["manifest"]["files"]) == {"evidence.html", "report.html", "junit.xml"}
+    for name, digest in r.results["manifest"]["files"].items():
+        assert manifest.digest(r.dir / name) == digest, name
+    assert manifest.verify(r.dir) == dict.fromkeys(["evidence.html", "report.html", "junit.xml", "results.json"], True)
+    assert manifest.verify(r.latest) == manifest.verify(r.dir)
+    with (r.dir / "results.json").open("a", encoding="utf-8") as f:
+        f.write(" ")
+    assert manifest.verify(r.dir)["results.json"] is False
+
+
+def test_every_run_appends_one_history_line_and_the_drill_shows_its_trend(
+    run: RunFn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = tmp_path / "reports"
+    shared.mkdir()
+    first = run(new_secret(), into=shared)
+    lines = (shared / "history.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1
+    entry = json.loads(lines[0])
+    assert (entry["mode"], entry["outcome"], entry["summary"]) == ("health", "failed", first.results["summary"])
+    assert "commit" in entry
+
+    monkeypatch.setenv("TURATH_PHASE_BUDGETS", "restored=1000")
+    run(new_secret(), "-m", "drill", into=shared)
+    drill = run(new_secret(), "-m", "drill", into=shared)
+    lines = (shared / "history.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3
+    last = json.loads(lines[-1])
+    assert last["phases"] == {"provisioned": 300, "restored": 1500}
+    assert last["rto_seconds"] == 1800
+    trend = drill.results["trend"]
+    assert [r["mode"] for r in trend["runs"]] == ["drill", "drill"], "the trend compares drills on this target"
+    assert trend["flags"] == [{"phase": "restored", "seconds": 1500.0, "why": "beyond its budget of 1000 s"}]
+    doc = (drill.dir / "evidence.html").read_text(encoding="utf-8")
+    assert "Trend (last 2 drills on this target)" in doc
+    assert "beyond its budget of 1000 s" in doc
+
+
+def test_a_skipped_critical_check_makes_the_run_incomplete_until_someone_accepts_it(
+    run: RunFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r = run(new_secret(), module=SKIPPING_MODULE)
+    assert r.results["outcome"] == "incomplete"
+    assert r.results["not_checked"] == [
+        {
+            "id": "rpt_users_counted",
+            "severity": "critical",
+            "plan_section": "5.2",
+            "reason": "TURATH_DB_HOST not configured: no route to the database",
+            "critical": True,
+            "accepted_by": None,
+        }
+    ]
+    assert "== INCOMPLETE: health on twin ==" in r.terminal
+    assert "Not checked: rpt_users_counted" in r.terminal
+    suite = ET.parse(r.dir / "junit.xml").getroot()
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert props["turath_outcome"] == "incomplete"
+    assert "rpt_users_counted: TURATH_DB_HOST not configured" in props["turath_not_checked"]
+    assert "NOT accepted" in (r.dir / "evidence.html").read_text(encoding="utf-8")
+
+
+def test_an_accepted_skip_names_who_accepted_it(run: RunFn, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TURATH_ACCEPTED_SKIPS", "rpt_users_counted:J. Doe (change CAB-142)")
+    r = run(new_secret(), module=SKIPPING_MODULE)
+    assert r.results["outcome"] == "passed"
+    assert r.results["not_checked"][0]["accepted_by"] == "J. Doe (change CAB-142)"
+    assert "accepted by J. Doe (change CAB-142)" in (r.dir / "evidence.html").read_text(encoding="utf-8")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from recovery.errors import EXIT_CONFIG
 from tests.conftest import ROOT, SuiteRun
 
 
@@ -36,7 +37,7 @@ def twin_process() -> Iterator[dict[str, str]]:
         yield env
     finally:
         proc.terminate()
-        proc.wait(timeout=20)
+        proc.communicate(timeout=20)
 
 
 def test_twin_prints_what_the_suite_needs(twin_process: dict[str, str]) -> None:
@@ -55,10 +56,10 @@ def test_twin_prints_what_the_suite_needs(twin_process: dict[str, str]) -> None:
     assert twin_process["TURATH_TARGET"] == "aws"
 
 
-def test_twin_never_prints_the_password() -> None:
-    """The password reaches the shell through a 0600 file; stdout and stderr never carry it."""
+def start_twin(*args: str) -> tuple[subprocess.Popen[str], list[str]]:
+    """`python -m twin ARGS` in its own process, and what it printed up to `# ready`."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "twin", "--records", "50"],
+        [sys.executable, "-m", "twin", "--records", "50", *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -70,6 +71,12 @@ def test_twin_never_prints_the_password() -> None:
         printed.append(line)
         if line.startswith("# ready"):
             break
+    return proc, printed
+
+
+def test_twin_never_prints_the_password() -> None:
+    """The password reaches the shell through a 0600 file; stdout and stderr never carry it."""
+    proc, printed = start_twin()
     cat = next(line for line in printed if "TURATH_DB_PASSWORD" in line)
     secret = Path(cat.split("$(cat ", 1)[1].split(")", 1)[0])
     password = secret.read_text()
@@ -106,3 +113,45 @@ def _python_env() -> dict[str, str]:
     import os
 
     return {k: v for k, v in os.environ.items() if k in ("PATH", "PYTHONPATH", "VIRTUAL_ENV", "LANG")}
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--region", "mars-1"], "--region"),
+        (["--records", "5"], "--records"),
+        (["--records", "many"], "--records"),
+        (["--fault", "no-such-fault"], "--fault"),
+        (["--port", "70000"], "--port"),
+        (["--no-such-option"], "--no-such-option"),
+    ],
+)
+def test_bad_input_is_one_line_and_the_config_exit_code(args: list[str], named: str) -> None:
+    """Validated like the suite's settings (same region rule, same TURATH_TWIN_SIZE minimum), and
+    the same exit code as `pytest` gives a configuration error."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "twin", *args], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == EXIT_CONFIG
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert named in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_exports_carry_the_cli_region_and_go_to_a_file_to_source(tmp_path: Path) -> None:
+    """The AWS CLI reads AWS_DEFAULT_REGION; the file can be `source`d while the twin keeps running."""
+    exports = tmp_path / "twin.env"
+    proc, printed = start_twin("--exports-file", str(exports))
+    try:
+        assert exports.stat().st_mode & 0o777 == 0o600
+        script = f"set -e; source {exports}; echo $AWS_DEFAULT_REGION; echo $AWS_REGION; echo ${{#TURATH_DB_PASSWORD}}"
+        out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True).stdout.split()
+        assert out[0] == out[1] == "eu-central-1"
+        assert int(out[2]) >= 16, "the password is read from its private file when sourced"
+        exported = [line for line in printed if line.startswith("export ")]
+        assert exported == [line + "\n" for line in exports.read_text().splitlines() if line.startswith("export ")]
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=20)

@@ -74,9 +74,10 @@ def test_db_records_present(
 @check(
     "5.4",
     severity="high",
-    remediation="plan §5.4 option 1: sign up at {site_url}/signup/, then grant admin (run through the image's "
-    "entrypoint, see §6.3): invenio roles create admin; invenio roles add <EMAIL> admin; "
-    "invenio access allow superuser-access role admin",
+    remediation="plan §5.4 option 1: sign up at {site_url}/signup/ as admin@{site_host} (or create the account: "
+    "invenio users create admin@{site_host} --active --confirm, which prompts for the password), then grant "
+    "admin, through the image's entrypoint (§6.3): invenio roles create admin; invenio roles add "
+    "admin@{site_host} admin; invenio access allow superuser-access role admin",
     modes=BOTH_MODES,
 )
 def test_db_admin_user_present(db_counts: Counts, observed: Callable[[str], None]) -> None:

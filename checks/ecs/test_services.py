@@ -27,7 +27,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     "3",
     severity="high",
     remediation="aws ecs describe-services --cluster {ecs_cluster} --services {service} "
-    "--query 'services[0].events[:5]'; aws logs tail {log_group} --since 10m",
+    "--query 'services[0].events[:5]'; aws logs tail {service_log_group} --since 10m",
 )
 def test_ecs_service_at_desired_count(
     service: str, ecs_services: dict[str, dict[str, Any]], settings: Settings, observed: Callable[[str], None]
@@ -47,8 +47,8 @@ def test_ecs_service_at_desired_count(
 @check(
     "6.5",
     severity="high",
-    remediation="aws logs tail {log_group} --since 5m; roll back if needed: aws ecs update-service "
-    "--cluster {ecs_cluster} --service {service} --task-definition <PREVIOUS_GOOD_REVISION>",
+    remediation="aws logs tail {service_log_group} --since 5m; roll back to the previous deployment's revision: "
+    "{rollback_service}",
 )
 def test_ecs_service_deployment_completed(
     service: str, ecs_services: dict[str, dict[str, Any]], settings: Settings, observed: Callable[[str], None]
@@ -76,8 +76,8 @@ def test_ecs_service_deployment_completed(
 @check(
     "4.2.4",
     severity="critical",
-    remediation="aws ecs update-service --cluster {ecs_cluster} --service {service} --force-new-deployment "
-    "(terraform apply registers a revision but does NOT deploy it)",
+    remediation="deploy the newest revision of the family (terraform apply registers a revision but does NOT "
+    "deploy it, and --force-new-deployment alone restarts the revision the service already runs): {deploy_service}",
 )
 def test_ecs_service_runs_latest_revision(
     service: str,
@@ -101,7 +101,7 @@ def test_ecs_service_runs_latest_revision(
     "3",
     severity="medium",
     remediation="set the image back to {expected_image} in the task definition and terraform apply; "
-    "then aws ecs update-service --cluster {ecs_cluster} --service {service} --force-new-deployment",
+    "then {deploy_service}",
 )
 def test_ecs_service_image_expected(
     service: str,

@@ -19,11 +19,7 @@ from recovery.settings import Settings
 from recovery.timeutil import as_utc, iso, utcnow
 
 REQUIRED = ("RDS_DB_HOST", "RDS_DB_PASSWORD")
-APPLY_AND_DEPLOY = (
-    "cd ~/Projects/inveniordm-terraform && terraform apply -auto-approve && "
-    "for s in {web_services}; do aws ecs update-service --cluster {ecs_cluster} --service $s "
-    "--force-new-deployment; done"
-)
+APPLY_AND_DEPLOY = "in the Terraform configuration's directory: terraform apply -auto-approve && {deploy_web_services}"
 
 
 def _env(tds: dict[str, dict[str, Any]], service: str, container: str) -> dict[str, str]:

@@ -17,9 +17,14 @@ from recovery.settings import Settings
 @check(
     "2.2",
     severity="critical",
-    remediation="restore the missing keys from their previous versions (aws s3api list-object-versions "
-    "--bucket {files_bucket} --prefix <KEY>) or from the cold-storage copy: aws s3 sync s3://{backup_bucket} "
-    "s3://{files_bucket} --exclude '*' --include <KEY>",
+    remediation="the files bucket is versioned: a deleted object comes back when its delete marker is removed. "
+    "List them, then remove them (this restores every deleted key the list shows): "
+    "aws s3api list-object-versions --bucket {files_bucket} --query 'DeleteMarkers[?IsLatest].[Key,VersionId]' "
+    "--output text; aws s3api list-object-versions --bucket {files_bucket} "
+    "--query 'DeleteMarkers[?IsLatest].[Key,VersionId]' --output text | while read -r key version; do "
+    'aws s3api delete-object --bucket {files_bucket} --key "$key" --version-id "$version"; done; '
+    "an object with no earlier version comes from the cold-storage copy: "
+    "aws s3 sync s3://{backup_bucket} s3://{files_bucket}",
 )
 def test_files_referenced_objects_exist(
     request: pytest.FixtureRequest,

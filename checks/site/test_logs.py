@@ -58,8 +58,7 @@ def test_logs_resolve_db_uri_succeeded(
     severity="critical",
     remediation="plan §6.1: compare the password in Terraform state with the task definition "
     "(terraform console <<< 'random_password.rds_master_password.result'), then terraform apply -auto-approve "
-    "&& for s in {web_services}; do aws ecs update-service --cluster {ecs_cluster} --service $s "
-    "--force-new-deployment; done",
+    "&& {deploy_web_services}",
     modes=BOTH_MODES,
 )
 def test_logs_no_password_failures(

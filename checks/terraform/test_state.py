@@ -46,8 +46,9 @@ def test_tfstate_bucket_encrypted(aws: Aws, settings: Settings, observed: Callab
 @check(
     "2.4",
     severity="medium",
-    remediation="cd ~/Projects/inveniordm-terraform && terraform init -backend-config=bucket={tfstate_bucket} "
-    "&& terraform plan   # then push the local state if it lives only on a laptop: terraform state push",
+    remediation="in the Terraform configuration's directory: terraform init -backend-config=bucket={tfstate_bucket} "
+    "-backend-config=key={tfstate_key} && terraform plan; if the state lives only on a laptop, push it: "
+    "terraform state push terraform.tfstate",
 )
 def test_tfstate_object_recent(aws: Aws, settings: Settings, observed: Callable[[str], None]) -> None:
     """The state object exists in the bucket and is younger than the configured age."""
@@ -103,8 +104,10 @@ PUBLIC_ACCESS_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy
     "2.4",
     severity="high",
     remediation="aws s3api list-object-versions --bucket {tfstate_bucket} --prefix {tfstate_key}; restore the "
-    "newest good version (aws s3api copy-object --bucket {tfstate_bucket} --key {tfstate_key} --copy-source "
-    "{tfstate_bucket}/{tfstate_key}?versionId=<GOOD_VERSION>), then terraform plan must show no changes",
+    "version before the current one: aws s3api copy-object --bucket {tfstate_bucket} --key {tfstate_key} "
+    '--copy-source "{tfstate_bucket}/{tfstate_key}?versionId=$(aws s3api list-object-versions --bucket '
+    "{tfstate_bucket} --prefix {tfstate_key} --query 'Versions[?IsLatest==`false`] | [0].VersionId' "
+    '--output text)"; then terraform plan must show no changes',
 )
 def test_tfstate_never_goes_backwards(aws: Aws, settings: Settings, observed: Callable[[str], None]) -> None:
     """The current state's serial is not lower than an earlier version's, and it did not lose resources

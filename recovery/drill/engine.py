@@ -148,6 +148,8 @@ def summary(ctx: DrillContext) -> dict[str, Any]:
         else None,
         "recovery_point": point.recovery_point if point else None,
         "recovery_point_reason": point.reason if point else "",
+        # The §2.1.1 checklist the gate applied (rows of a refusal come with its diagnostics).
+        "checklist": (point.rows or list(point.diagnostics.get("checklist") or [])) if point else [],
         **ctx.clock.summary(),
         "leftovers": list(ctx.state.leftovers),
         "unchecked": list(ctx.state.unchecked),

@@ -23,6 +23,7 @@ import pytest
 from recovery.aws.session import Aws, StaticCredentials
 from recovery.drill import lock
 from recovery.drill.scan import scan, search_api
+from recovery.errors import EXIT_INTERRUPTED, EXIT_LOCKED
 from recovery.settings import load_settings
 from tests.conftest import ROOT, clean_env
 
@@ -122,7 +123,7 @@ def test_sigkill_then_sweep_from_elsewhere_leaves_nothing(
     elsewhere.mkdir()
     sweep_env = {**base, "TURATH_REPORTS_DIR": str(elsewhere / "reports")}
     alive = cli("sweep", "--drill-id", drill_id, "--apply", env=sweep_env, cwd=elsewhere)
-    assert alive.returncode == 3, alive.stdout + alive.stderr  # its heartbeat is fresh: maybe still running
+    assert alive.returncode == EXIT_LOCKED, alive.stdout + alive.stderr  # its heartbeat is fresh: maybe still running
     assert "is alive" in alive.stderr
     time.sleep(2.5)  # the killed drill beats no more; with a 2 s staleness its lock is now stale
     stale_env = {**sweep_env, "TURATH_DRILL_LOCK_STALE_SECONDS": "2"}
@@ -164,7 +165,7 @@ def test_sigterm_in_reindex_leaves_no_index(standalone: dict[str, str], tmp_path
             proc.send_signal(signal.SIGTERM)  # the ids are queued; Celery is still indexing them
             break
     _, err = proc.communicate(timeout=300)
-    assert proc.returncode == 130, err[-2000:]
+    assert proc.returncode == EXIT_INTERRUPTED, err[-2000:]
     settings = load_settings(cli={}, environ=env, dotenv_path=None)
     aws = Aws(settings, StaticCredentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]))
     search = search_api(aws, settings)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from recovery.drill import engine, lock
 from recovery.drill.context import DrillOptions
+from recovery.errors import EXIT_CONFIG
 from tests.conftest import ROOT, clean_env, twin_env
 from tests.drill.conftest import DrillEnv
 from twin.core import Twin
@@ -63,7 +64,7 @@ def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
 
 def test_cli_bad_config_is_one_line_and_exit_2() -> None:
     proc = run_cli("drill", env={**clean_env(), "TURATH_TARGET": "aws", "AWS_REGION": "mars"})
-    assert proc.returncode == 2
+    assert proc.returncode == EXIT_CONFIG
     assert proc.stderr.strip().count("\n") == 0
     assert "AWS_REGION" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -71,7 +72,7 @@ def test_cli_bad_config_is_one_line_and_exit_2() -> None:
 
 def test_cli_refuses_an_account_not_on_the_allow_list(twin: Twin) -> None:
     proc = run_cli("plan", env={**twin_env(twin), "TURATH_DRILL_ALLOWED_ACCOUNTS": "111111111111"})
-    assert proc.returncode == 2
+    assert proc.returncode == EXIT_CONFIG
     assert "TURATH_DRILL_ALLOWED_ACCOUNTS" in proc.stderr
     assert twin.info is not None
     assert twin.info.account_id in proc.stderr
@@ -103,7 +104,7 @@ def test_cli_plan_exits_non_zero_when_the_gate_would_refuse() -> None:
 def test_cli_bad_restore_time_is_one_line_before_anything() -> None:
     """Observation 5: `--restore-time yesterday` was a traceback after provisioning."""
     proc = run_cli("plan", "--restore-time", "yesterday", env=clean_env())
-    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.returncode == EXIT_CONFIG, proc.stderr[-2000:]
     lines = [x for x in proc.stderr.splitlines() if "configuration error" in x]
     assert lines == [
         "configuration error: TURATH_RESTORE_TIME (--restore-time): expected 'latest' or ISO-8601, got 'yesterday'"
@@ -121,7 +122,7 @@ def test_cli_missing_env_file_is_one_line() -> None:
         timeout=60,
         check=False,
     )
-    assert proc.returncode == 2
+    assert proc.returncode == EXIT_CONFIG
     assert proc.stderr.strip() == "configuration error: --env-file: no such file /nonexistent.env"
 
 
