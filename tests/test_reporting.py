@@ -207,7 +207,8 @@ def run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path_fac
         monkeypatch.setenv("TURATH_REPORTS_DIR", str(from_env))
         reports = reports or from_env
         pytester.makepyfile(test_checks=module.replace("__SECRET__", secret))
-        result = pytester.runpytest_inprocess("-p", "fixtures.settings", "-p", "fixtures.reporting", "-p", "no:cacheprovider", *args)
+        plugins = ("-p", "fixtures.settings", "-p", "fixtures.reporting", "-p", "no:cacheprovider")
+        result = pytester.runpytest_inprocess(*plugins, *args)
         return Run(pytester, reports, result)
 
     return go

@@ -8,9 +8,8 @@ run on the recovered copy: `checks/site`, `checks/data`, `checks/search` with `[
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
-
-import pytest
 
 from fixtures.meta import check
 from recovery import diagnosis
@@ -105,20 +104,27 @@ def test_drill_restored_db_has_users_and_records(
     "take a manual snapshot after uploads and migrations: aws rds create-db-snapshot --db-instance-identifier "
     "{rds_instance} --db-snapshot-identifier {rds_instance}-manual-$(date -u +%Y%m%d%H%M)",
 )
-def test_drill_recovery_point_is_newest_snapshot(snapshot_gate_verdict: RecoveryPoint, settings: Settings) -> None:
+def test_drill_recovery_point_is_newest_snapshot(
+    snapshot_gate_verdict: RecoveryPoint, settings: Settings, observed: Callable[[str], None]
+) -> None:
     """The §2.1.1 checklist passes the newest snapshot, so a recovery loses nothing a backup holds.
 
     A refused newest snapshot is the finding an auditor needs even when an older one restores fine:
     the newest backup was unusable (taken mid-migration, too small, older than the last upload).
     """
     verdict = snapshot_gate_verdict
-    if verdict.mode == "point-in-time":
-        pytest.skip(f"point-in-time restore to {verdict.recovery_point}: no snapshot was chosen")
     if verdict.refused:
         table = str(verdict.diagnostics.get("table", ""))
         raise AssertionError(diagnosis.without_section(verdict.refused, "2.1.1") + "\n" + table)
     rows = verdict.rows
-    found = diagnosis.newest_refused(settings.rds_instance, rows, str(verdict.snapshot))
+    # Restoring a point in time, the snapshot judged is the one a recovery would fall back on.
+    chosen = verdict.snapshot or next((str(r["snapshot"]) for r in rows if r.get("verdict") == "pass"), "")
+    observed(
+        f"recovery point {verdict.source} ({verdict.reason or verdict.mode}); "
+        f"{len(rows)} snapshot(s) checked, {'fallback ' if not verdict.snapshot else ''}{chosen or 'none passes'}"
+    )
+    assert rows, f"{settings.rds_instance} has no snapshot to fall back on (plan 2.1: automated backups)"
+    found = diagnosis.newest_refused(settings.rds_instance, rows, chosen)
     assert found is None, (found.within("2.1.1") if found else "") + "\n" + gate_table(rows)
 
 

@@ -129,8 +129,6 @@ def test_pytest_drill_files_the_drill_section(twin: Twin, run_suite: Callable[..
     outcomes = {c["id"]: c["outcome"] for c in run.results["checks"]}
     assert outcomes["drill_left_nothing_behind"] == "passed"
     assert run.returncode == 0, run.stdout[-3000:]
-    # PITR is healthy, so the drill restores a point in time: the snapshot-choice check does not apply.
-    assert outcomes.pop("drill_recovery_point_is_newest_snapshot") == "skipped"
     assert set(outcomes.values()) == {"passed"}
     assert drill["rto_seconds"] <= drill["rto_objective_seconds"]
     # Plan §4 step 5: the health suite's §5 checks ran on the recovered copy, not on production.
