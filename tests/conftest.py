@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -97,3 +98,31 @@ def run_suite(tmp_path: Path) -> Callable[..., SuiteRun]:
         return SuiteRun(proc.returncode, proc.stdout, proc.stderr, reports)
 
     return run
+
+
+@contextlib.contextmanager
+def standalone_twin(records: int = 200) -> Iterator[dict[str, str]]:
+    """`python -m twin` in its own process; the environment its printed lines set (password from its file)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "twin", "--records", str(records)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    env: dict[str, str] = {}
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("export "):
+            key, _, value = line.removeprefix("export ").strip().partition("=")
+            if value.startswith('"$(cat '):
+                # The password is handed over in a file, the way the printed line reads it.
+                value = Path(value.removeprefix('"$(cat ').removesuffix(')"')).read_text()
+            env[key] = value
+        if line.startswith("# ready"):
+            break
+    try:
+        yield env
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)

@@ -10,34 +10,13 @@ from pathlib import Path
 import pytest
 
 from recovery.errors import EXIT_CONFIG
-from tests.conftest import ROOT, SuiteRun
+from tests.conftest import ROOT, SuiteRun, standalone_twin
 
 
 @pytest.fixture
 def twin_process() -> Iterator[dict[str, str]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "twin", "--records", "200"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    env: dict[str, str] = {}
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("export "):
-            key, _, value = line.removeprefix("export ").strip().partition("=")
-            if value.startswith('"$(cat '):
-                # The password is handed over in a file, the way the printed line reads it.
-                value = Path(value.removeprefix('"$(cat ').removesuffix(')"')).read_text()
-            env[key] = value
-        if line.startswith("# ready"):
-            break
-    try:
+    with standalone_twin() as env:
         yield env
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=20)
 
 
 def test_twin_prints_what_the_suite_needs(twin_process: dict[str, str]) -> None:

@@ -25,36 +25,16 @@ from recovery.drill import lock
 from recovery.drill.scan import scan, search_api
 from recovery.errors import EXIT_INTERRUPTED, EXIT_LOCKED
 from recovery.settings import load_settings
-from tests.conftest import ROOT, clean_env
+from tests.conftest import ROOT, clean_env, standalone_twin
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def standalone() -> Iterator[dict[str, str]]:
-    """`python -m twin` in its own process; the environment lines it prints."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "twin", "--records", "200"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    env: dict[str, str] = {}
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("export "):
-            key, _, value = line.removeprefix("export ").strip().partition("=")
-            if value.startswith('"$(cat '):
-                value = Path(value.removeprefix('"$(cat ').removesuffix(')"')).read_text()
-            env[key] = value
-        if line.startswith("# ready"):
-            break
-    try:
+    """`python -m twin` in its own process, shared by the kill tests (each sweeps what it left)."""
+    with standalone_twin() as env:
         yield env
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -22,8 +22,13 @@ from twin.core import Twin
 pytestmark = pytest.mark.slow
 
 
-def register_without_deploying(twin: Twin, service: str, env_changes: dict[str, str]) -> str:
-    """What `terraform apply` alone does: a new revision of the service's family, nothing deployed."""
+def register_without_deploying(
+    twin: Twin, service: str, env_changes: dict[str, str], drop: tuple[str, ...] = ()
+) -> str:
+    """What `terraform apply` alone does: a new revision of the service's family, nothing deployed.
+
+    `env_changes` go into the app container's environment; `drop` removes container fields.
+    """
     ecs = twin.client("ecs")
     svc = ecs.describe_services(cluster="invenio-default-cluster", services=[service])["services"][0]
     td = ecs.describe_task_definition(taskDefinition=svc["taskDefinition"])["taskDefinition"]
@@ -39,6 +44,8 @@ def register_without_deploying(twin: Twin, service: str, env_changes: dict[str, 
     )
     spec = {k: td[k] for k in keep if td.get(k)}
     for c in spec["containerDefinitions"]:
+        for key in drop:
+            c.pop(key, None)
         if c["name"] == "app":
             env = {e["name"]: e["value"] for e in c.get("environment", [])}
             env.update(env_changes)
@@ -79,23 +86,7 @@ def test_a_newer_revision_without_its_log_configuration_fails_only_the_log_check
     A revision registered without `logConfiguration` (an edited module, a lost block) is what a
     recovery would deploy; its tasks write no line, so nobody could see `resolve-db-uri` succeed.
     """
-    ecs = fresh_twin.client("ecs")
-    svc = ecs.describe_services(cluster="invenio-default-cluster", services=["web-ui"])["services"][0]
-    td = ecs.describe_task_definition(taskDefinition=svc["taskDefinition"])["taskDefinition"]
-    keep = (
-        "family",
-        "taskRoleArn",
-        "executionRoleArn",
-        "networkMode",
-        "containerDefinitions",
-        "requiresCompatibilities",
-        "cpu",
-        "memory",
-    )
-    spec = {k: td[k] for k in keep if td.get(k)}
-    for c in spec["containerDefinitions"]:
-        c.pop("logConfiguration", None)
-    ecs.register_task_definition(**spec)
+    register_without_deploying(fresh_twin, "web-ui", {}, drop=("logConfiguration",))
     assert fresh_twin.info is not None
     env = {**twin_env(fresh_twin), "TURATH_DRILL_POLL_SECONDS": "0.5"}
     run = run_suite("-m", "drill", "-p", "no:randomly", env=env, timeout=300)
