@@ -23,6 +23,7 @@ from tests.conftest import SuiteRun, twin_env
 from tests.test_fault_matrix import all_checks
 from twin.core import Twin
 from twin.faults import CATALOG, FAULTS
+from twin.iam import suite_principals
 
 pytestmark = pytest.mark.skipif(shutil.which("aws") is None, reason="the AWS CLI is not installed")
 
@@ -182,6 +183,8 @@ def test_printed_fix_heals_its_fault(run_suite: Callable[..., SuiteRun], fresh_t
     fresh_twin.apply_faults((name,))
     env = twin_env(fresh_twin)
     env["AWS_DEFAULT_REGION"] = env["AWS_REGION"]  # as `python -m twin` exports it for the CLI
+    admin = suite_principals()["admin"]
+    operator = {**env, "AWS_ACCESS_KEY_ID": admin.access_key, "AWS_SECRET_ACCESS_KEY": admin.secret_key}
     select = " or ".join(f"test_{check}" for check in fault.health)
     before = run_suite("-m", "health", "-k", select, env=env)
     fixes = printed_fixes(before)
@@ -196,7 +199,8 @@ def test_printed_fix_heals_its_fault(run_suite: Callable[..., SuiteRun], fresh_t
     healable = [check for check, cmds in commands.items() if cmds]
     for check in healable:
         for command in commands[check]:
-            done = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True, timeout=120)
+            # The fix is applied by an operator who may change production (the suite's own keys may not).
+            done = subprocess.run(["bash", "-c", command], env=operator, capture_output=True, text=True, timeout=120)
             assert done.returncode == 0, f"{check}: `{command}` failed: {done.stderr[-1500:]}"
     after = run_suite("-m", "health", "-k", select, env=env)
     still = {c["id"]: c["message"] for c in after.results["checks"] if c["outcome"] != "passed"}

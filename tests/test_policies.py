@@ -18,7 +18,7 @@ import pytest
 from parliament import analyze_policy_string
 
 from recovery.errors import PermissionMissing
-from recovery.policies import DRILL, HEALTH, MODES, OPTIONAL, POLICY_DIR, Policy, load, matches, policy_file_for
+from recovery.policies import DRILL, HEALTH, MODES, OPTIONAL, POLICY_DIR, TOOLS, Policy, load, matches, policy_file_for
 from tests.conftest import ROOT, SuiteRun, twin_env
 from twin.awsserver import Operation
 from twin.core import Twin
@@ -30,7 +30,7 @@ NOT_RECORDED_IN_HEALTH = {"es:ESHttpGet", "s3:GetAccountPublicAccessBlock"}
 
 
 def test_every_policy_file_is_known_and_every_known_file_exists() -> None:
-    assert set(FILES) == {HEALTH, DRILL, *OPTIONAL}
+    assert set(FILES) == {HEALTH, DRILL, TOOLS, *OPTIONAL}
 
 
 @pytest.mark.parametrize("file", FILES)

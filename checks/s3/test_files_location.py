@@ -88,7 +88,7 @@ def _allows(rule: dict[str, Any], origin: str) -> bool:
     severity="medium",
     remediation="aws s3api put-bucket-cors --bucket {files_bucket} --cors-configuration "
     '\'{{"CORSRules": [{{"AllowedOrigins": ["{site_url}"], "AllowedMethods": ["GET", "HEAD"], '
-    '"AllowedHeaders": ["*"], "MaxAgeSeconds": 3000}}]}}\' (or the CORS rule in Terraform)',
+    '"AllowedHeaders": ["*"], "MaxAgeSeconds": 3000}}]}}\'; or declare the same rule in Terraform',
 )
 def test_s3_files_bucket_cors_allows_previews(aws: Aws, settings: Settings, observed: Callable[[str], None]) -> None:
     """The files bucket lets the site's origin GET objects from a browser (previews read files directly)."""

@@ -36,7 +36,9 @@ def test_snapshot_is_a_copy_of_that_moment(fresh_twin: Twin) -> None:
     status = rds.describe_db_snapshots(DBSnapshotIdentifier="probe-snap")["DBSnapshots"][0]["Status"]
     assert status == "creating", "a snapshot takes observable time"
     with psycopg.connect(fresh_twin.db_dsn(prod), autocommit=True) as conn:
-        conn.execute("DELETE FROM accounts_user WHERE id NOT IN (SELECT user_id FROM accounts_userrole)")
+        gone = "SELECT id FROM accounts_user WHERE id NOT IN (SELECT user_id FROM accounts_userrole)"
+        conn.execute(f"DELETE FROM communities_members WHERE user_id IN ({gone})")  # RESTRICT key first
+        conn.execute(f"DELETE FROM accounts_user WHERE id IN ({gone})")
     rds.get_waiter("db_snapshot_available").wait(
         DBSnapshotIdentifier="probe-snap", WaiterConfig={"Delay": 1, "MaxAttempts": 20}
     )
