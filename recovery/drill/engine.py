@@ -37,7 +37,7 @@ from recovery.drill.steps import BY_NAME, STEPS, VERIFY, verify
 from recovery.errors import ConfigError, NotFound, RecoveryError, StepFailed
 from recovery.secrets import redact
 from recovery.settings import Settings
-from recovery.timeutil import iso, utcnow
+from recovery.timeutil import as_utc, iso, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,6 @@ def _open_ledger(settings: Settings, options: DrillOptions) -> tuple[Ledger, dat
             except RecoveryError as exc:
                 raise ConfigError("--resume-from", str(exc)) from None
         ledger.forget_from(list(STEPS[STEPS.index(options.resume_from) :]))
-        from recovery.timeutil import as_utc
-
         return ledger, as_utc(ledger.created_at)
     drill_id = validate_drill_id(options.drill_id) if options.drill_id else new_drill_id()
     created = utcnow()

@@ -29,13 +29,12 @@ from recovery.drill.context import DrillContext, PlannedCall
 from recovery.drill.ecsops import wait_waiter
 from recovery.drill.ledger import DELETED, GONE, Entry
 from recovery.drill.naming import DrillNames
-from recovery.drill.scan import Found, Scan, scan, search_api, search_gone_reason
+from recovery.drill.scan import Clients, Found, Scan, scan, search_api, search_gone_reason
 from recovery.errors import RecoveryError, WaitTimeout
 from recovery.timeutil import wait_until
 
 log = logging.getLogger(__name__)
 
-Clients = Callable[[str], Any]
 STEP = "teardown"
 # Deletion order: what does work, then what it works on, then what holds it; the lock last.
 DELETE_ORDER = (

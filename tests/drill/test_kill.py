@@ -51,8 +51,8 @@ def cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProce
     )
 
 
-def kill_at(env: dict[str, str], marker: str, cwd: Path) -> None:
-    """Start a drill and SIGKILL it as soon as its progress shows `marker`."""
+def signal_at(env: dict[str, str], marker: str, signum: int) -> tuple[int, str]:
+    """Start a drill, send it `signum` as soon as its progress shows `marker`; (exit code, stderr tail)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "recovery", "--env-file", os.devnull, "drill"],
         cwd=ROOT,
@@ -66,10 +66,11 @@ def kill_at(env: dict[str, str], marker: str, cwd: Path) -> None:
     for line in proc.stderr:
         seen.append(line)
         if marker in line:
-            proc.send_signal(signal.SIGKILL)
+            proc.send_signal(signum)
             break
-    proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL, "".join(seen[-20:])
+    seen += proc.stderr.readlines()  # after SIGTERM the drill tears down and says so
+    proc.wait(timeout=300)
+    return proc.returncode, "".join(seen[-20:])
 
 
 @pytest.mark.parametrize(
@@ -85,7 +86,8 @@ def test_sigkill_then_sweep_from_elsewhere_leaves_nothing(
 ) -> None:
     base = {**clean_env(), **standalone, "TURATH_DRILL_POLL_SECONDS": "0.5", "TURATH_DRILL_HEARTBEAT_SECONDS": "1"}
     drill_env = {**base, "TURATH_REPORTS_DIR": str(tmp_path / "drill-reports")}
-    kill_at(drill_env, marker, tmp_path)
+    code, tail = signal_at(drill_env, marker, signal.SIGKILL)
+    assert code == -signal.SIGKILL, tail
 
     settings = load_settings(cli={}, environ=base, dotenv_path=None)
     aws = Aws(settings, StaticCredentials(base["AWS_ACCESS_KEY_ID"], base["AWS_SECRET_ACCESS_KEY"]))
@@ -131,21 +133,9 @@ def test_sigterm_in_reindex_leaves_no_index(standalone: dict[str, str], tmp_path
         "TURATH_DRILL_POLL_SECONDS": "0.5",
         "TURATH_REPORTS_DIR": str(tmp_path / "reports"),
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "recovery", "--env-file", os.devnull, "drill"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        if "`invenio rdm rebuild-all-indices`: reached" in line:
-            proc.send_signal(signal.SIGTERM)  # the ids are queued; Celery is still indexing them
-            break
-    _, err = proc.communicate(timeout=300)
-    assert proc.returncode == EXIT_INTERRUPTED, err[-2000:]
+    # SIGTERM once the ids are queued: Celery is still indexing them while teardown runs.
+    code, tail = signal_at(env, "`invenio rdm rebuild-all-indices`: reached", signal.SIGTERM)
+    assert code == EXIT_INTERRUPTED, tail
     settings = load_settings(cli={}, environ=env, dotenv_path=None)
     aws = Aws(settings, StaticCredentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]))
     search = search_api(aws, settings)
