@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,26 +104,35 @@ def run_suite(tmp_path: Path) -> Callable[..., SuiteRun]:
 @contextlib.contextmanager
 def standalone_twin(records: int = 200) -> Iterator[dict[str, str]]:
     """`python -m twin` in its own process; the environment its printed lines set (password from its file)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "twin", "--records", str(records)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    env: dict[str, str] = {}
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("export "):
-            key, _, value = line.removeprefix("export ").strip().partition("=")
-            if value.startswith('"$(cat '):
-                # The password is handed over in a file, the way the printed line reads it.
-                value = Path(value.removeprefix('"$(cat ').removesuffix(')"')).read_text()
-            env[key] = value
-        if line.startswith("# ready"):
-            break
-    try:
-        yield env
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=30)
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as log:  # its log, shown if it will not stop
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "twin", "--records", str(records)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+        env: dict[str, str] = {}
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("export "):
+                key, _, value = line.removeprefix("export ").strip().partition("=")
+                if value.startswith('"$(cat '):
+                    # The password is handed over in a file, the way the printed line reads it.
+                    value = Path(value.removeprefix('"$(cat ').removesuffix(')"')).read_text()
+                env[key] = value
+            if line.startswith("# ready"):
+                break
+        try:
+            yield env
+        finally:
+            proc.terminate()
+            try:
+                # Generous: on a loaded 2-core CI machine the twin's shutdown has taken over 30 s.
+                proc.communicate(timeout=120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+                log.seek(0)
+                tail = "".join(log.readlines()[-30:])
+                raise AssertionError(f"python -m twin did not stop within 120 s of SIGTERM; log:\n{tail}") from None

@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import NoReturn
 
@@ -108,7 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.write(f"# ready in {twin.timings['start']:.2f}s; faults: {', '.join(args.fault) or 'none'}\n")
     sys.stdout.flush()
     stop.wait()
+    log = logging.getLogger("twin")
+    log.info("stopping")
+    started = time.monotonic()
     twin.stop()
+    log.info("stopped in %.1f s", time.monotonic() - started)
     return EXIT_OK
 
 

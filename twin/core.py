@@ -24,6 +24,7 @@ import requests
 from botocore.config import Config
 from psycopg.conninfo import make_conninfo
 
+from recovery.aws.session import drop_account_host_prefix
 from twin import ecsagent, rdsdata, realism, site
 from twin.account import ACCOUNT_ID, AccountSeeder, AccountSpec, backend, tfstate_history
 from twin.awsserver import AwsServer, Operation
@@ -315,6 +316,7 @@ class Twin:
             rdsdata.activate(None)
         self.server.stop()
         if self.pg is not None:
+            log.info("services stopped; stopping PostgreSQL")
             self.pg.stop()
 
     def reset(self) -> None:
@@ -338,7 +340,7 @@ class Twin:
     # ---- helpers ---------------------------------------------------------------------------
     def client(self, service: str) -> Any:
         assert self.info is not None
-        return boto3.client(  # type: ignore[call-overload]
+        client = boto3.client(  # type: ignore[call-overload]
             service,
             endpoint_url=self.info.endpoint_url,
             region_name=self.spec.region,
@@ -346,6 +348,9 @@ class Twin:
             aws_secret_access_key=SECRET_KEY,
             config=Config(retries={"max_attempts": 2, "mode": "standard"}),
         )
+        if service == "s3control":
+            drop_account_host_prefix(client, self.info.endpoint_url)
+        return client
 
     def backend(self, service: str) -> Any:
         return backend(service, self.spec.region)
