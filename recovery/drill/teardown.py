@@ -27,7 +27,7 @@ from recovery.aws.session import error_code
 from recovery.drill import lock
 from recovery.drill.context import DrillContext, PlannedCall
 from recovery.drill.ecsops import wait_waiter
-from recovery.drill.ledger import DELETED, GONE, Entry
+from recovery.drill.ledger import DELETED, FAILED, GONE, Entry
 from recovery.drill.naming import DrillNames
 from recovery.drill.scan import Clients, Found, Scan, scan, search_api, search_gone_reason
 from recovery.errors import RecoveryError, WaitTimeout
@@ -346,21 +346,23 @@ def leftovers(ctx: DrillContext, settle_seconds: float = 30.0) -> tuple[list[dic
     """The leak check: what the account still shows of this drill after teardown, and what it could not check.
 
     Listings lag behind deletions (ListBuckets, the tagging API): a resource counts as left over
-    only if it is still listed after a short, bounded re-listing.
+    only if it is still listed after a short, bounded re-listing. The re-listing stops early when
+    all that is still listed is what teardown failed to delete: no wait makes that disappear.
     """
     aws = ctx.aws.aws
     gone = search_gone_reason(aws, ctx.settings)
     search = None if gone else search_api(aws, ctx.settings)
     last: list[Scan] = [Scan()]
+    failed = {(e.kind, e.id) for e in ctx.ledger.entries if e.status == FAILED}
 
-    def clean() -> bool:
+    def settled() -> bool:
         last[0] = scan(ctx.client, ctx.names.prefix, ctx.drill_id, search, gone)
         kept_lock = ctx.options.keep
         last[0].found = [f for f in last[0].found if not (kept_lock and f.kind == lock.KIND)]
-        return not last[0].found
+        return all((f.kind, f.id) in failed for f in last[0].found)
 
     try:
-        wait_until(clean, timeout=settle_seconds, interval=3.0, what=f"drill {ctx.drill_id} gone from the listings")
+        wait_until(settled, timeout=settle_seconds, interval=3.0, what=f"drill {ctx.drill_id} gone from the listings")
     except WaitTimeout:
         log.warning("leak check: %d resource(s) of drill %s still listed", len(last[0].found), ctx.drill_id)
     found = [f.as_dict() for f in last[0].found]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from recovery.drill import teardown
 from recovery.drill.ledger import DELETED, FAILED, GONE, Entry, Ledger, latest_ledger
+from recovery.drill.scan import Found, Scan
 from recovery.drill.teardown import order_of
 from recovery.errors import RecoveryError
 
@@ -72,3 +75,50 @@ def test_latest_open_ledger_is_what_resume_continues(tmp_path: Path) -> None:
     done.teardown(lambda e: DELETED, order_of)
     Ledger.create(tmp_path, "dopen00")
     assert latest_ledger(tmp_path).drill_id == "dopen00"
+
+
+class _Listings:
+    """What successive leak-check listings show (the last one repeats); counts the listings."""
+
+    def __init__(self, *views: list[Found]) -> None:
+        self.views = list(views)
+        self.calls = 0
+
+    def __call__(self, *_: object, **__: object) -> Scan:
+        self.calls += 1
+        return Scan(found=list(self.views[min(self.calls, len(self.views)) - 1]))
+
+
+def _leak_check(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, listings: _Listings, failed: str) -> list[str]:
+    monkeypatch.setattr(teardown, "scan", listings)
+    monkeypatch.setattr(teardown, "search_gone_reason", lambda *_: "")
+    monkeypatch.setattr(teardown, "search_api", lambda *_: None)
+    fast = teardown.wait_until  # the listings' pace is not the subject
+    monkeypatch.setattr(teardown, "wait_until", lambda pred, **kw: fast(pred, **{**kw, "interval": 0.01}))
+    ledger = Ledger.create(tmp_path, "dleak")
+    for kind, ident in (("s3-bucket", "b"), ("elbv2-load-balancer", "alb")):
+        entry = ledger.record(kind, ident, "eu-central-1", "s")
+        entry.status = FAILED if ident == failed else DELETED
+    ctx = SimpleNamespace(
+        aws=SimpleNamespace(aws=None), settings=None, client=None, ledger=ledger,
+        names=SimpleNamespace(prefix="invenio"), drill_id="dleak", options=SimpleNamespace(keep=False),
+    )  # fmt: skip
+    found, _unchecked = teardown.leftovers(ctx, settle_seconds=600)  # type: ignore[arg-type]
+    return [f["id"] for f in found]
+
+
+def test_leak_check_re_lists_a_deleted_resource_until_the_listing_catches_up(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    bucket = Found("s3-bucket", "b", "dleak")
+    listings = _Listings([bucket], [bucket], [])  # ListBuckets still shows the deleted bucket twice
+    assert _leak_check(monkeypatch, tmp_path, listings, failed="") == []
+    assert listings.calls == 3
+
+
+def test_leak_check_does_not_wait_for_what_teardown_failed_to_delete(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    listings = _Listings([Found("elbv2-load-balancer", "alb", "dleak")])
+    assert _leak_check(monkeypatch, tmp_path, listings, failed="alb") == ["alb"]
+    assert listings.calls == 1, "no wait makes a failed deletion disappear"
