@@ -176,6 +176,13 @@ class Settings:
     log_window_minutes: int = setting(
         "TURATH_LOG_WINDOW_MINUTES", "60", "window searched for resolve-db-uri lines", int, minimum=1
     )
+    search_settle_seconds: float = setting(
+        "TURATH_SEARCH_SETTLE_SECONDS",
+        "10",
+        "how long the index may lag the DB (the indexer queue drains every ~10 s)",
+        float,
+        minimum=0,
+    )
     min_users: int = setting("TURATH_MIN_USERS", "1", "minimum users in the DB (plan 5.2)", int, minimum=0)
     min_records: int = setting("TURATH_MIN_RECORDS", "1", "minimum published records (plan 5.2)", int, minimum=0)
     baseline_file: str = setting("TURATH_BASELINE_FILE", "", "JSON with recorded user/record counts (plan 5.2)", str)

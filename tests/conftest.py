@@ -85,7 +85,9 @@ def twin_env(twin: Twin) -> dict[str, str]:
 def run_suite(tmp_path: Path) -> Callable[..., SuiteRun]:
     def run(*args: str, env: dict[str, str], timeout: float = 180) -> SuiteRun:
         reports = tmp_path / f"reports-{len(list(tmp_path.glob('reports-*')))}"
-        full_env = {**env, "TURATH_REPORTS_DIR": str(reports)}
+        # The twin's indexer drains every 0.2 s, not every ~10 s as InvenioRDM's Celery beat does:
+        # a disagreement that outlasts 3 s is not a queue draining (the default is kept unless set).
+        full_env = {"TURATH_SEARCH_SETTLE_SECONDS": "3", **env, "TURATH_REPORTS_DIR": str(reports)}
         (tmp_path / "none.env").touch()  # an empty --env-file: the suite's settings come from `env` only
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--env-file={tmp_path / 'none.env'}", *args],

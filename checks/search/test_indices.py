@@ -27,7 +27,6 @@ REBUILD_ALL = (
     "plan §4 step 4, corrected: in a web-ui task through the image's entrypoint: invenio rdm rebuild-all-indices "
     "(rdm-records rebuild-index covers records and drafts only), then wait for the Celery queue to drain"
 )
-SETTLE_SECONDS = 10  # how long parity may take to settle after a write (the indexer queue drains)
 STATS = "stats-"  # stats-record-view, events-stats-file-download, ...
 
 
@@ -71,7 +70,9 @@ def test_search_indices_match_database(
         return all(rows is None or docs == rows for rows, docs in seen.values())
 
     with contextlib.suppress(WaitTimeout):
-        wait_until(agree, timeout=SETTLE_SECONDS, interval=1.0, what="every index agrees with the database")
+        wait_until(
+            agree, timeout=settings.search_settle_seconds, interval=1.0, what="every index agrees with the database"
+        )
     problems = []
     for alias, (rows, docs) in seen.items():
         if rows is None:

@@ -11,6 +11,7 @@ from typing import Any
 from fixtures.meta import BOTH_MODES, check
 from recovery.db import Endpoint, connect, latest_published_count, record_titles
 from recovery.errors import WaitTimeout
+from recovery.settings import Settings
 from recovery.site import Site, short
 from recovery.timeutil import wait_until
 
@@ -21,7 +22,9 @@ REBUILD = (
 
 
 @check("2.3", severity="high", remediation=REBUILD, modes=BOTH_MODES)
-def test_search_index_matches_database(site: Site, db_endpoint: Endpoint, observed: Callable[[str], None]) -> None:
+def test_search_index_matches_database(
+    site: Site, db_endpoint: Endpoint, settings: Settings, observed: Callable[[str], None]
+) -> None:
     """Public latest published records in the DB equal anonymous hits.total (after the index queue settles)."""
     with connect(db_endpoint) as conn:
         in_db = latest_published_count(conn)
@@ -33,7 +36,7 @@ def test_search_index_matches_database(site: Site, db_endpoint: Endpoint, observ
         return total == in_db
 
     try:
-        wait_until(agrees, timeout=8, interval=0.5, what="search index and database agree")
+        wait_until(agrees, timeout=settings.search_settle_seconds, interval=0.5, what="search index and database agree")
         observed(f"hits.total {seen.get('total')} = DB {in_db} latest published records")
     except WaitTimeout:
         total = seen.get("total")
