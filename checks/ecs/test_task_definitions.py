@@ -172,16 +172,21 @@ def test_ecs_task_definitions_keep_db_entrypoint(
             observed(f"{name}: no awslogs group configured, no log evidence")
             continue
         since = logs_api.deployment_start(ecs_services.get(service, {}), settings.log_window_minutes)
-        events = logs_api.events_since(aws.client("logs"), group, since)
-        lines = logs_api.matching(events, "[resolve-db-uri]")
+        lines = logs_api.matching(
+            logs_api.events_since(aws.client("logs"), group, since, logs_api.ENTRYPOINT_TAG), logs_api.ENTRYPOINT_TAG
+        )
         if lines:
             observed(f"{name}: the script ran: {str(lines[-1].get('message', ''))[:100]} ({group})")
-        elif not entry and events and _started_within(ecs_services.get(service, {}), settings.log_window_minutes):
+        elif (
+            not entry
+            and _started_within(ecs_services.get(service, {}), settings.log_window_minutes)
+            and (logged := logs_api.events_since(aws.client("logs"), group, since, limit=100))
+        ):
             # The tasks started inside the window and logged, but never through the script: the
             # image's own ENTRYPOINT is not resolve-db-uri.sh (a rebuilt or different image).
             problems.append(
-                f"{name}'s tasks started after {iso(since)} and logged {len(events)} line(s) in {group}, none from "
-                f"{ENTRYPOINT}: the image's entrypoint does not run it"
+                f"{name}'s tasks started after {iso(since)} and logged {len(logged)}{'+' * (len(logged) == 100)} "
+                f"line(s) in {group}, none from {ENTRYPOINT}: the image's entrypoint does not run it"
             )
         else:
             observed(f"{name}: no [resolve-db-uri] line in {group} since {iso(since)} (no evidence either way)")

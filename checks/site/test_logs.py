@@ -45,8 +45,8 @@ def test_logs_resolve_db_uri_succeeded(
         f"log group {group} does not exist: no evidence either way (TURATH_LOG_GROUP misnamed, or the tasks log "
         "elsewhere: see logs_web_log_groups_receive_events)"
     )
-    events = logs_api.events_since(aws.client("logs"), group, since)
-    lines = logs_api.matching(events, "[resolve-db-uri]")
+    events = logs_api.events_since(aws.client("logs"), group, since, logs_api.ENTRYPOINT_TAG)
+    lines = logs_api.matching(events, logs_api.ENTRYPOINT_TAG)
     assert lines, f"no [resolve-db-uri] line in {group} since {iso(since)}: tasks did not start"
     last = lines[-1]["message"]
     observed(f"{len(lines)} [resolve-db-uri] line(s) in {group} since {iso(since)}; newest: {last[:100]}")
@@ -74,9 +74,11 @@ def test_logs_no_password_failures(
         "misnamed, or the tasks log elsewhere: see logs_web_log_groups_receive_events)"
     )
     for group in groups:
-        events = logs_api.events_since(aws.client("logs"), group, since)
+        events = logs_api.events_since(aws.client("logs"), group, since, logs_api.PASSWORD_FAILED)
         hits = logs_api.matching(events, logs_api.PASSWORD_FAILED)
-        observed(f"{group}: {len(events)} event(s) in the last {settings.log_window_minutes} min, {len(hits)} FATAL")
+        observed(
+            f"{group}: {len(hits)} '{logs_api.PASSWORD_FAILED}' line(s) in the last {settings.log_window_minutes} min"
+        )
         if hits:
             found[group] = hits
     assert not found, "Password authentication failed: " + "; ".join(

@@ -11,17 +11,25 @@ from botocore.exceptions import ClientError
 from recovery.aws.session import error_code
 from recovery.timeutil import as_utc, utcnow
 
-SUCCESS = "[resolve-db-uri] DB URI resolved successfully"
+ENTRYPOINT_TAG = "[resolve-db-uri]"
+SUCCESS = f"{ENTRYPOINT_TAG} DB URI resolved successfully"
 PASSWORD_FAILED = "password authentication failed"
 
 
-def events_since(logs: Any, group: str, since: datetime, limit: int = 5000) -> list[dict[str, Any]]:
+def events_since(
+    logs: Any, group: str, since: datetime, phrase: str | None = None, limit: int = 5000
+) -> list[dict[str, Any]]:
     """Events of `group` from `since` on, oldest first (at most `limit`); [] if the group does not exist.
 
-    Follows nextToken to the end: an empty page does not end FilterLogEvents' pagination.
+    With `phrase`, CloudWatch selects the events containing it (a quoted-term filter pattern, case
+    sensitive), so a busy group's volume does not crowd out the lines sought; the caller still
+    matches in Python. Follows nextToken to the end: an empty page does not end FilterLogEvents'
+    pagination.
     """
     out: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"logGroupName": group, "startTime": int(since.timestamp() * 1000)}
+    if phrase:
+        kwargs["filterPattern"] = '"' + phrase.replace('"', '\\"') + '"'
     try:
         while len(out) < limit:
             page = logs.filter_log_events(**kwargs)
@@ -34,7 +42,7 @@ def events_since(logs: Any, group: str, since: datetime, limit: int = 5000) -> l
         if error_code(exc) == "ResourceNotFoundException":
             return []
         raise
-    return sorted(out, key=lambda e: e.get("timestamp", 0))
+    return sorted(out, key=lambda e: e.get("timestamp", 0))[:limit]
 
 
 def matching(events: list[dict[str, Any]], needle: str) -> list[dict[str, Any]]:
