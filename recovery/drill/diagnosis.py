@@ -150,12 +150,12 @@ def collect(ctx: DrillContext, step: str, since: datetime | None) -> dict[str, A
     events: dict[str, Any] = {}
     for ident, start in ((ctx.settings.rds_instance, utcnow() - timedelta(days=1)), (ctx.names.db_instance, started)):
         try:
-            resp = rds.describe_events(
+            pages = rds.get_paginator("describe_events").paginate(
                 SourceIdentifier=ident, SourceType="db-instance", StartTime=start, EndTime=utcnow()
             )
+            newest = [e for page in pages for e in page.get("Events", [])][-20:]  # oldest first, every page
             events[ident] = [
-                {"date": iso(as_utc(e["Date"])), "message": redact(str(e.get("Message", "")))}
-                for e in resp.get("Events", [])[-20:]
+                {"date": iso(as_utc(e["Date"])), "message": redact(str(e.get("Message", "")))} for e in newest
             ]
         except (ClientError, BotoCoreError) as exc:
             events[ident] = [f"(unavailable: {exc})"]

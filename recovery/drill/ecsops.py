@@ -142,8 +142,12 @@ def diagnose_service(
 
 def rollout_progress(ecs: Any, cluster: str, expected: dict[str, str]) -> tuple[bool, list[str], list[str]]:
     """(all settled, failed services, one summary line per service) for `service -> task definition ARN`."""
-    resp = ecs.describe_services(cluster=cluster, services=list(expected))
-    found = {s["serviceName"]: s for s in resp.get("services", [])}
+    names = list(expected)
+    found = {
+        svc["serviceName"]: svc
+        for i in range(0, len(names), 10)  # DescribeServices takes at most 10 a call
+        for svc in ecs.describe_services(cluster=cluster, services=names[i : i + 10]).get("services", [])
+    }
     settled = True
     failed: list[str] = []
     summary: list[str] = []
