@@ -232,6 +232,7 @@ class Twin:
             self.search_index,
             self.task_s3_client,
             self.write_log,
+            acm=lambda: self.backend("acm"),
         )
         site.activate(self.sites)
 
@@ -409,8 +410,26 @@ class Twin:
 
     @property
     def site_url(self) -> str:
+        """The public site as its load balancer serves it: HTTPS when it has an HTTPS listener, under
+        the host name its rules route by (the twin's names resolve to loopback), else its DNS name."""
         lbs = [lb for lb in self.backend("elbv2").load_balancers.values() if lb.name == self.spec.alb_name]
-        return f"http://{lbs[0].dns_name}" if lbs and self.sites is not None else ""
+        if not lbs or self.sites is None:
+            return ""
+        listeners = list(lbs[0].listeners.values())
+        scheme = "https" if any(ls.protocol == "HTTPS" for ls in listeners) else "http"
+        hosts = [
+            value
+            for ls in listeners
+            if ls.protocol == scheme.upper()
+            for rule in ls.rules.values()
+            for cond in rule.conditions
+            if cond.get("Field") == "host-header"
+            for value in (cond.get("HostHeaderConfig") or {}).get("Values") or cond.get("Values") or []
+        ]
+        address = lbs[0].dns_name
+        if hosts:
+            address = f"{hosts[0]}:{address.rsplit(':', 1)[-1]}"
+        return f"{scheme}://{address}"
 
     def db_dsn(self, instance_id: str, password: str | None = None) -> str:
         """libpq conninfo for the master user at an instance's endpoint (what a client uses)."""
