@@ -50,7 +50,7 @@ class Site:
     def __init__(self, base_url: str, verify_tls: bool = True, address: str = "") -> None:
         self.base_url = base_url.rstrip("/")
         self.session = requests.Session()
-        self.session.verify = verify_tls
+        self.verify = verify_tls
         self.session.headers["User-Agent"] = "turath-recovery/1"
         self._origin = self._dialed = ""
         if address:
@@ -70,7 +70,11 @@ class Site:
     def get(self, path: str, **params: Any) -> Answer:
         url = f"{self.base_url}{path}"
         try:
-            resp = self.session.get(self.dial(url), params=params or None, timeout=TIMEOUT, allow_redirects=False)
+            # verify per request: a session's verify loses to REQUESTS_CA_BUNDLE in the environment
+            # (psf/requests#3829), and TURATH_VERIFY_TLS=false must hold on machines that set it.
+            resp = self.session.get(
+                self.dial(url), params=params or None, timeout=TIMEOUT, allow_redirects=False, verify=self.verify
+            )
         except requests.RequestException as exc:
             return Answer(url, 0, f"{type(exc).__name__}: {exc}", None)
         try:
@@ -93,7 +97,7 @@ class Site:
         """Stream a file: (status, md5 hex, bytes)."""
         digest = hashlib.md5(usedforsecurity=False)
         size = 0
-        with self.session.get(self.dial(url), stream=True, timeout=TIMEOUT) as resp:
+        with self.session.get(self.dial(url), stream=True, timeout=TIMEOUT, verify=self.verify) as resp:
             if resp.status_code != 200:
                 return resp.status_code, "", 0
             for chunk in resp.iter_content(65536):

@@ -14,6 +14,7 @@ import secrets
 import string
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -131,9 +132,18 @@ class Twin:
     indices with a Celery-like worker. `data=False` is the control plane alone (fast tests).
     """
 
-    def __init__(self, spec: AccountSpec, port: int = 0, faults: tuple[str, ...] = (), data: bool = True) -> None:
+    def __init__(
+        self,
+        spec: AccountSpec,
+        port: int = 0,
+        faults: tuple[str, ...] = (),
+        data: bool = True,
+        shapes: tuple[Callable[[Twin], None], ...] = (),
+    ) -> None:
         self.spec = spec
         self.faults = faults
+        # Production shapes (e.g. twin.shape_https.apply): applied after every seed, so a reset keeps them.
+        self.shapes = shapes
         self.data = data
         self.server = AwsServer(port)
         self.password = generate_password()
@@ -194,7 +204,7 @@ class Twin:
         if self.data:
             self._start_background()
         self.apply_faults(self.faults)
-        self._refresh_info()
+        self.refresh_info()
         self.timings["start"] = time.perf_counter() - t0
         log.info("twin ready at %s in %.2fs", url, self.timings["start"])
         return self.info
@@ -259,8 +269,10 @@ class Twin:
             wait_settled(self.agent)
             self._index_production()
         self.mark_services_running()
+        for shape in self.shapes:
+            shape(self)
 
-    def _refresh_info(self) -> None:
+    def refresh_info(self) -> None:
         """Addresses change with every seed (new endpoints, new load balancer): publish the new ones."""
         if self.data and self.info is not None:
             inst = self.backend("rds").databases[self.spec.rds_instance]
@@ -336,7 +348,7 @@ class Twin:
         moto_api_backend.reset()
         self.server.recorder.clear()
         self.seed()
-        self._refresh_info()
+        self.refresh_info()
 
     # ---- helpers ---------------------------------------------------------------------------
     def client(self, service: str) -> Any:
