@@ -544,7 +544,7 @@ class Twin:
             return
         for path in ("/", "/login/", "/api/records?size=1", "/search?q=tarikh"):
             try:
-                requests.get(url + path, timeout=5)
+                requests.get(url + path, timeout=5, verify=False)  # the twin's own self-signed site
             except requests.RequestException:
                 log.debug("user traffic to %s failed", path, exc_info=True)
 
