@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from recovery.aws import elbv2 as elbv2_api
 from recovery.drill import engine
 from recovery.drill.context import DrillOptions
@@ -100,6 +102,7 @@ def test_https_shape_is_mirrored_by_the_drill(fresh_twin: Twin, drill_env: Drill
     assert summary["leftovers"] == []
 
 
+@pytest.mark.slow  # ~48 s: health and a drill; CI's profile axis can take this over once profiles are wired
 def test_health_and_drill_pass_on_the_https_shape(run_suite: Callable[..., SuiteRun], fresh_twin: Twin) -> None:
     shape_https.apply(fresh_twin)
     assert fresh_twin.site_url.startswith("https://localhost:")
