@@ -27,6 +27,7 @@ class Environment:
     cluster: str
     services: dict[str, str] = field(default_factory=dict)  # production service -> this copy's service
     log_groups: dict[str, str] = field(default_factory=dict)  # production web service -> its log group
+    site_address: str = ""  # dial site_url here under its own host name (recovery.site.Site); "" = DNS
 
     @property
     def web_services(self) -> tuple[str, ...]:
@@ -51,7 +52,10 @@ class Environment:
         }
 
     def describe(self) -> str:
-        return self.label if self.kind == PRODUCTION else f"{self.label} ({self.site_url})"
+        if self.kind == PRODUCTION:
+            return self.label
+        via = f" via {self.site_address}" if self.site_address else ""
+        return f"{self.label} ({self.site_url}{via})"
 
 
 def production(settings: Settings) -> Environment:

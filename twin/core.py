@@ -14,6 +14,7 @@ import secrets
 import string
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -131,9 +132,18 @@ class Twin:
     indices with a Celery-like worker. `data=False` is the control plane alone (fast tests).
     """
 
-    def __init__(self, spec: AccountSpec, port: int = 0, faults: tuple[str, ...] = (), data: bool = True) -> None:
+    def __init__(
+        self,
+        spec: AccountSpec,
+        port: int = 0,
+        faults: tuple[str, ...] = (),
+        data: bool = True,
+        shapes: tuple[Callable[[Twin], None], ...] = (),
+    ) -> None:
         self.spec = spec
         self.faults = faults
+        # Production shapes (e.g. twin.shape_https.apply): applied after every seed, so a reset keeps them.
+        self.shapes = shapes
         self.data = data
         self.server = AwsServer(port)
         self.password = generate_password()
@@ -194,7 +204,7 @@ class Twin:
         if self.data:
             self._start_background()
         self.apply_faults(self.faults)
-        self._refresh_info()
+        self.refresh_info()
         self.timings["start"] = time.perf_counter() - t0
         log.info("twin ready at %s in %.2fs", url, self.timings["start"])
         return self.info
@@ -232,6 +242,7 @@ class Twin:
             self.search_index,
             self.task_s3_client,
             self.write_log,
+            acm=lambda: self.backend("acm"),
         )
         site.activate(self.sites)
 
@@ -258,8 +269,10 @@ class Twin:
             wait_settled(self.agent)
             self._index_production()
         self.mark_services_running()
+        for shape in self.shapes:
+            shape(self)
 
-    def _refresh_info(self) -> None:
+    def refresh_info(self) -> None:
         """Addresses change with every seed (new endpoints, new load balancer): publish the new ones."""
         if self.data and self.info is not None:
             inst = self.backend("rds").databases[self.spec.rds_instance]
@@ -335,7 +348,7 @@ class Twin:
         moto_api_backend.reset()
         self.server.recorder.clear()
         self.seed()
-        self._refresh_info()
+        self.refresh_info()
 
     # ---- helpers ---------------------------------------------------------------------------
     def client(self, service: str) -> Any:
@@ -409,8 +422,26 @@ class Twin:
 
     @property
     def site_url(self) -> str:
+        """The public site as its load balancer serves it: HTTPS when it has an HTTPS listener, under
+        the host name its rules route by (the twin's names resolve to loopback), else its DNS name."""
         lbs = [lb for lb in self.backend("elbv2").load_balancers.values() if lb.name == self.spec.alb_name]
-        return f"http://{lbs[0].dns_name}" if lbs and self.sites is not None else ""
+        if not lbs or self.sites is None:
+            return ""
+        listeners = list(lbs[0].listeners.values())
+        scheme = "https" if any(ls.protocol == "HTTPS" for ls in listeners) else "http"
+        hosts = [
+            value
+            for ls in listeners
+            if ls.protocol == scheme.upper()
+            for rule in ls.rules.values()
+            for cond in rule.conditions
+            if cond.get("Field") == "host-header"
+            for value in (cond.get("HostHeaderConfig") or {}).get("Values") or cond.get("Values") or []
+        ]
+        address = lbs[0].dns_name
+        if hosts:
+            address = f"{hosts[0]}:{address.rsplit(':', 1)[-1]}"
+        return f"{scheme}://{address}"
 
     def db_dsn(self, instance_id: str, password: str | None = None) -> str:
         """libpq conninfo for the master user at an instance's endpoint (what a client uses)."""
@@ -513,7 +544,7 @@ class Twin:
             return
         for path in ("/", "/login/", "/api/records?size=1", "/search?q=tarikh"):
             try:
-                requests.get(url + path, timeout=5)
+                requests.get(url + path, timeout=5, verify=False)  # the twin's own self-signed site
             except requests.RequestException:
                 log.debug("user traffic to %s failed", path, exc_info=True)
 

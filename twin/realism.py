@@ -46,7 +46,29 @@ def install() -> None:
     DBInstance.save_automated_backup = save_automated_backup  # type: ignore[method-assign]
     _patch_eni()
     _patch_replication_filter()
+    _patch_grace_period()
     _installed = True
+
+
+def _patch_grace_period() -> None:
+    """moto 5.2 drops a service's healthCheckGracePeriodSeconds; ECS keeps and describes it."""
+    from moto.ecs.responses import EC2ContainerServiceResponse
+
+    for name in ("create_service", "update_service"):
+        original = getattr(EC2ContainerServiceResponse, name)
+
+        def keep(self: Any, _original: Any = original) -> Any:
+            result = _original(self)
+            grace = self._get_param("healthCheckGracePeriodSeconds")
+            if grace is not None:
+                service = self.ecs_backend.describe_services(
+                    self._get_param("cluster", "default"),
+                    [self._get_param("serviceName") or self._get_param("service")],
+                )[0][0]
+                service.health_check_grace_period_seconds = int(grace)
+            return result
+
+        setattr(EC2ContainerServiceResponse, name, keep)
 
 
 def _patch_eni() -> None:

@@ -1,9 +1,10 @@
 """The InvenioRDM stand-in behind its load balancer, configured only by its tasks' environment.
 
-Routing follows the ALB listener rules: `/api/*` goes to the `web-api` service, everything
-else to `web-ui`. What a service's tasks run comes from `runtime(service)` (the ECS realism
-layer): no tasks -> the load balancer answers 503. A new task definition (or deployment) means
-new tasks, whose entrypoint (`resolve-db-uri.sh`) logs once and builds the database URI.
+Routing is the load balancer's (`route`: its listener rules, twin/site.py); without one, `/api/*`
+goes to the `web-api` service, everything else to `web-ui`. What a service's tasks run comes
+from `runtime(service)` (the ECS realism layer): no tasks -> the load balancer answers 503. A
+new task definition (or deployment) means new tasks, whose entrypoint (`resolve-db-uri.sh`)
+logs once and builds the database URI.
 
 The failure picture of plan 6.4 is reproduced: with a wrong or missing database password the
 homepage still answers 200 (it does not touch the database) while `/login/`, `/signup/` and the
@@ -18,6 +19,8 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -31,7 +34,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from psycopg.rows import dict_row
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
 from twin.invenio_cli import (
@@ -115,7 +118,7 @@ def _iso(value: Any) -> str:
     return str(value) if value is not None else ""
 
 
-def _alb(status_line: str) -> Response:
+def alb_response(status_line: str) -> Response:
     response = Response(_ALB_PAGE.format(status=status_line), status=int(status_line[:3]), content_type="text/html")
     response.headers["Server"] = "awselb/2.0"
     return response
@@ -144,6 +147,46 @@ class _RequestHandler(WSGIRequestHandler):
         self.send_response_only(code, message)
         self.send_header("Date", self.date_time_string())
 
+    def make_environ(self) -> Any:
+        environ = super().make_environ()
+        if isinstance(self.connection, ssl.SSLSocket):
+            environ["wsgi.url_scheme"] = "https"
+        return environ
+
+
+TlsContext = Callable[[], "ssl.SSLContext | None"]
+
+
+class _ListenerServer(ThreadedWSGIServer):
+    """One local port for every listener of a load balancer: TLS connections reach its HTTPS
+    listener, plain ones its HTTP listener, as one DNS name serves :443 and :80 on AWS.
+
+    `tls()` is the HTTPS listener's certificate now (None: no HTTPS listener, the connection closes).
+    """
+
+    tls: TlsContext | None = None
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if self.tls is not None:
+            try:
+                first = request.recv(1, socket.MSG_PEEK)
+            except OSError:
+                return
+            if first == b"\x16":  # a TLS ClientHello
+                context = self.tls()
+                if context is None:
+                    return
+                try:
+                    secured = context.wrap_socket(request, server_side=True)
+                except (ssl.SSLError, OSError):
+                    return
+                try:
+                    super().finish_request(secured, client_address)
+                finally:
+                    secured.close()
+                return
+        super().finish_request(request, client_address)
+
 
 class InvenioStandIn:
     """InvenioRDM (web-ui + web-api services) behind the load balancer, on a local HTTP port."""
@@ -155,7 +198,13 @@ class InvenioStandIn:
         s3: Callable[[], Any],
         log: Callable[[str, str], None],
         task_poll_interval: float = 0.5,
+        route: Callable[[Request], str | Response] | None = None,
+        tls: TlsContext | None = None,
     ) -> None:
+        # `route` is the load balancer: the service (UI_SERVICE, API_SERVICE) a request goes to, or
+        # its own answer (a fixed response, a redirect); without it, /api/* -> API and the rest -> UI.
+        self._route = route
+        self._tls = tls
         self._runtime = runtime
         self._indices = indices
         self._s3 = s3
@@ -194,7 +243,9 @@ class InvenioStandIn:
         """Serve on 127.0.0.1:`port` (0: a free one) in daemon threads; returns the base URL."""
         if self._server is not None:
             return self.url
-        self._server = make_server("127.0.0.1", port, self, threaded=True, request_handler=_RequestHandler)
+        server = _ListenerServer("127.0.0.1", port, self, handler=_RequestHandler)
+        server.tls = self._tls
+        self._server = server
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._stop.clear()
         server = self._server
@@ -264,23 +315,29 @@ class InvenioStandIn:
         return response(environ, start_response)
 
     def _dispatch(self, request: Request) -> Response:
-        service = API_SERVICE if request.path == "/api" or request.path.startswith("/api/") else UI_SERVICE
+        if self._route is not None:
+            routed = self._route(request)
+            if isinstance(routed, Response):
+                return routed
+            service = routed
+        else:
+            service = API_SERVICE if request.path == "/api" or request.path.startswith("/api/") else UI_SERVICE
         try:
             runtime, task = self._task(service)
         except Exception:
             log.exception("runtime of %s unavailable", service)
-            return _alb("503 Service Temporarily Unavailable")
+            return alb_response("503 Service Temporarily Unavailable")
         if runtime is None or task is None:
-            return _alb("503 Service Temporarily Unavailable")
+            return alb_response("503 Service Temporarily Unavailable")
         if task.uri is None:
-            return _alb("502 Bad Gateway")  # the container exited in its entrypoint
+            return alb_response("502 Bad Gateway")  # the container exited in its entrypoint
         handler = _Handler(self, service, runtime, task, request)
         try:
             endpoint, args = self._routes.bind_to_environ(request.environ).match()
             view: Callable[..., Response] = getattr(handler, endpoint)
             return view(**args)
         except _DatabaseDown:
-            return _alb("502 Bad Gateway")
+            return alb_response("502 Bad Gateway")
         except NotFound:
             if service == API_SERVICE:
                 return _error(404, "The requested URL was not found on the server.")

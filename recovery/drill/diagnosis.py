@@ -67,6 +67,8 @@ def storage_unreadable(ctx: DrillContext, bucket: str, samples: list[dict[str, A
         log.debug("no task role to name", exc_info=True)
     denies = _denying_statements(ctx, bucket)
     evidence = f"GET {first.get('url')} -> {first.get('status')} ({len(samples)} sampled file(s): {statuses})"
+    if not denies and all(isinstance(x.get("status"), int) and x["status"] >= 500 for x in samples):
+        return _api_not_served(ctx, evidence, first)
     if denies:
         evidence += f"; the bucket policy of s3://{bucket} denies: {'; '.join(denies)}"
     return Diagnosis(
@@ -77,6 +79,27 @@ def storage_unreadable(ctx: DrillContext, bucket: str, samples: list[dict[str, A
         f"aws s3api get-bucket-policy --bucket {bucket}; remove the Deny for {role} or grant it s3:GetObject "
         "(plan 4 step 3, option 1), or sync the bucket to a recovery bucket and point S3_BUCKET_NAME at it "
         "(option 2; the drill does so with TURATH_DRILL_STORAGE=clone)",
+    )
+
+
+def _api_not_served(ctx: DrillContext, evidence: str, first: dict[str, Any]) -> Diagnosis:
+    """The API answers 5xx before any file is read: its load balancer or its tasks, not the bucket.
+
+    The drill's load balancer copies production's listeners and rules, so a rule of production's
+    that answers a fixed 5xx for the API (maintenance mode left on) shows here as it would after
+    a real recovery.
+    """
+    body = " ".join(str(first.get("body", "")).split())[:120]
+    lb = (ctx.state.environment.load_balancer or {}) if ctx.state.environment else {}
+    return Diagnosis(
+        "§5.1 Basic connectivity: the recovered site's API does not answer",
+        evidence + (f", body {body!r}" if body else ""),
+        "the drill's load balancer answers as production's does (the same listener rules): a rule or "
+        "default action of production's answers this for the API (a fixed response), or the API's "
+        "tasks behind it are not healthy",
+        "aws elbv2 describe-rules --listener-arn <each listener of production's load balancer>; remove or "
+        "correct the rule that answers the API with a fixed response (then rerun the drill); if none, "
+        f"aws elbv2 describe-target-health for the drill's API target group (load balancer {lb.get('arn', '?')})",
     )
 
 

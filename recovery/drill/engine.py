@@ -153,6 +153,7 @@ def summary(ctx: DrillContext) -> dict[str, Any]:
         "unchecked": list(ctx.state.unchecked),
         "kept": ctx.options.keep,
         "site_url": ctx.state.environment.site_url if ctx.state.environment else None,
+        "site_address": ctx.state.environment.site_address if ctx.state.environment else None,
         # What a recovery deploys differs from what runs today (a revision awaits deployment).
         "deploys_newer_revision": [
             {"service": name, "running": svc.running, "deployed_by_recovery": svc.source}

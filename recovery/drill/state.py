@@ -75,6 +75,7 @@ class DrillEnvironment:
     provisioner: str
     cluster: str = ""
     site_url: str = ""
+    site_address: str = ""  # where site_url is dialed when the listener routes by host name (Site)
     services: dict[str, DrillService] = field(default_factory=dict)
     network: dict[str, Any] | None = None
     launch: dict[str, Any] | None = None

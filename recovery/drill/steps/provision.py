@@ -1,9 +1,20 @@
 """Step provision (plan 4 step 1): a parallel environment for the drill, by one of two provisioners.
 
 `ecs-clone` (default, API only): a drill cluster; per production service a task-definition
-family cloned from the revision it runs; an application load balancer with `/api/*` -> web-api
-and everything else -> web-ui; the services, created at desired count 0, so no drill task ever
-runs against production data: they start in the redeploy step, pointed at the restored DB.
+family cloned from the revision it runs; an application load balancer that mirrors production's
+(every listener with its certificate, SSL policy and default action, every rule with its
+priority, conditions and actions, each target group's health check; forward actions go to the
+drill's own target groups), or, when production has none, `/api/*` -> web-api and everything else
+-> web-ui on HTTP:80; the services, created at desired count 0 with production's health-check
+grace period, so no drill task ever runs against production data: they start in the redeploy
+step, pointed at the restored DB.
+
+Security groups: the drill's load balancer reuses production's. Its listeners are production's,
+so the same ports must be open to the same clients; and production's task security group admits
+the load balancer by its group id, which a drill-made group would not carry unless production's
+task group were changed (the drill never mutates production). When production routes by host
+name, the drill's site is production's host name dialed at the drill's load balancer
+(`DrillEnvironment.site_address`): rules and certificate stay production's, verbatim.
 
 `terraform`: `terraform apply` in workspace `drill-<id>` of the configuration in
 TURATH_TERRAFORM_DIR with `-var drill_id=<id>`; its outputs `cluster` (name), `services`
@@ -23,17 +34,20 @@ import logging
 import os
 import subprocess
 from collections.abc import Callable
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
 from recovery.aws import ecs as ecs_api
+from recovery.aws import elbv2 as elbv2_api
 from recovery.drill.context import DrillContext, PlannedCall
 from recovery.drill.ecsops import wait_waiter
 from recovery.drill.naming import DrillNames
 from recovery.drill.state import DrillEnvironment, DrillService
-from recovery.errors import StepFailed
+from recovery.errors import NotFound, StepFailed
 from recovery.secrets import redact
 
 log = logging.getLogger(__name__)
@@ -164,11 +178,9 @@ def _network(ctx: DrillContext, services: dict[str, dict[str, Any]]) -> dict[str
         lb["targetGroupArn"] for s in services.values() for lb in s.get("loadBalancers", []) if lb.get("targetGroupArn")
     ]
     lb: dict[str, Any] | None = None
-    health: dict[str, dict[str, Any]] = {}
-    if tg_arns:
-        tgs = elb.describe_target_groups(TargetGroupArns=tg_arns)["TargetGroups"]
-        health = {tg["TargetGroupArn"]: tg for tg in tgs}
-        lb_arns = [a for tg in tgs for a in tg.get("LoadBalancerArns", [])]
+    health = elbv2_api.target_groups(elb, tg_arns)
+    if health:
+        lb_arns = [a for tg in health.values() for a in tg.get("LoadBalancerArns", [])]
         if lb_arns:
             lb = elb.describe_load_balancers(LoadBalancerArns=lb_arns[:1])["LoadBalancers"][0]
     if lb is not None:
@@ -211,10 +223,8 @@ def _network(ctx: DrillContext, services: dict[str, dict[str, Any]]) -> dict[str
         "vpc": vpc,
         "scheme": scheme,
         "awsvpc": service_net,
-        "health": {
-            arn: {k: tg.get(k) for k in ("HealthCheckPath", "Matcher", "Port", "Protocol")}
-            for arn, tg in health.items()
-        },
+        "load_balancer": lb,
+        "target_groups": health,
     }
 
 
@@ -232,6 +242,94 @@ def _container_port(svc: dict[str, Any], td: dict[str, Any], container: str) -> 
                 if pm.get("containerPort"):
                     return int(pm["containerPort"])
     return 80
+
+
+def _target_group(
+    ctx: DrillContext,
+    net: dict[str, Any],
+    role: str,
+    prod_tg: str | None,
+    svc: dict[str, Any],
+    td: dict[str, Any],
+) -> str:
+    """The drill's target group for `role`, checking its targets as production's does (ARN)."""
+    names = ctx.names
+    described = net["target_groups"].get(prod_tg, {}) if prod_tg else {}
+    health = elbv2_api.health_check(described) or {
+        "Protocol": "HTTP",
+        "HealthCheckPath": "/api/ping" if role == "api" else "/ping",
+        "Matcher": {"HttpCode": "200"},
+    }
+    entry = ctx.record("elbv2-target-group", names.target_group(role), STEP)
+    tg = ctx.client("elbv2").create_target_group(
+        Name=names.target_group(role),
+        Port=_container_port(svc, td, ctx.settings.app_container),
+        VpcId=net["vpc"],
+        TargetType="ip",
+        Tags=names.tag_list(),
+        **health,
+    )["TargetGroups"][0]
+    ctx.ledger.created(entry, arn=tg["TargetGroupArn"])
+    return str(tg["TargetGroupArn"])
+
+
+ListenerSpecs = list[tuple[dict[str, Any], list[dict[str, Any]]]]
+
+
+def _listener_specs(
+    ctx: DrillContext, prod_lb: dict[str, Any] | None, retargeted: dict[str, str], target_groups: dict[str, str]
+) -> ListenerSpecs:
+    """(CreateListener, [CreateRule]) parameters: production's listeners and rules, all read before any is made.
+
+    Without a production load balancer: HTTP:80, `/api/*` -> api, the rest -> ui.
+    """
+    if prod_lb is None:
+        default = target_groups.get("ui") or next(iter(target_groups.values()))
+        rules = []
+        if "api" in target_groups and "ui" in target_groups:
+            rules.append(
+                {
+                    "Priority": 10,
+                    "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/api/*", "/api"]}}],
+                    "Actions": [{"Type": "forward", "TargetGroupArn": target_groups["api"]}],
+                }
+            )
+        return [
+            (
+                {"Protocol": "HTTP", "Port": 80, "DefaultActions": [{"Type": "forward", "TargetGroupArn": default}]},
+                rules,
+            )
+        ]
+    elb = ctx.client("elbv2")
+    retarget = elbv2_api.retargeter(retargeted, prod_lb["LoadBalancerName"])
+    try:
+        return [
+            (
+                elbv2_api.listener_spec(listener, retarget),
+                [elbv2_api.rule_spec(rule, retarget) for rule in elbv2_api.rules(elb, listener["ListenerArn"])],
+            )
+            for listener in elbv2_api.listeners(elb, prod_lb["LoadBalancerArn"])
+        ]
+    except NotFound as exc:
+        raise StepFailed(STEP, f"cannot mirror production's load balancer: {exc}", plan_section="4") from None
+
+
+def drill_site(site_url: str, dns_name: str, listeners: ListenerSpecs) -> tuple[str, str]:
+    """(the drill's site URL, the address it is dialed at) for a load balancer with these listeners.
+
+    HTTPS when a listener speaks it. When rules route by host name, the URL keeps production's
+    host (TURATH_SITE_URL, if the rules serve it) and is dialed at the drill's DNS name.
+    """
+    scheme = "https" if any(spec["Protocol"] == "HTTPS" for spec, _ in listeners) else "http"
+    hosts = elbv2_api.host_names([rule for _, rules in listeners for rule in rules])
+    if not hosts:
+        return f"{scheme}://{dns_name}", ""
+    public = urlsplit(site_url)
+    if public.hostname and any(fnmatch(public.hostname, h.lower()) for h in hosts):
+        netloc = public.netloc
+    else:
+        netloc = next((h for h in hosts if "*" not in h and "?" not in h), public.netloc)
+    return f"{scheme}://{netloc}", dns_name
 
 
 def provision_ecs_clone(ctx: DrillContext) -> DrillEnvironment:
@@ -273,6 +371,7 @@ def provision_ecs_clone(ctx: DrillContext) -> DrillEnvironment:
     target_groups: dict[str, str] = {}
     site_url = ""
     if web:
+        prod_lb: dict[str, Any] | None = net["load_balancer"]
         entry = ctx.record("elbv2-load-balancer", names.load_balancer, STEP)
         lb = elb.create_load_balancer(
             Name=names.load_balancer,
@@ -281,6 +380,7 @@ def provision_ecs_clone(ctx: DrillContext) -> DrillEnvironment:
             Scheme=net["scheme"],
             Type="application",
             Tags=names.tag_list(),
+            **({"IpAddressType": prod_lb["IpAddressType"]} if prod_lb and prod_lb.get("IpAddressType") else {}),
         )["LoadBalancers"][0]
         ctx.ledger.created(entry, arn=lb["LoadBalancerArn"])
         wait_waiter(
@@ -291,48 +391,29 @@ def provision_ecs_clone(ctx: DrillContext) -> DrillEnvironment:
             max_delay=ctx.options.drill_poll_seconds,
             LoadBalancerArns=[lb["LoadBalancerArn"]],
         )
-        site_url = f"http://{lb['DNSName']}"
         env.load_balancer = {"arn": lb["LoadBalancerArn"], "dns": lb["DNSName"]}
+        retargeted: dict[str, str] = {}  # production target group -> the drill's
         for service in web:
             role = _role(service)
-            if role in target_groups:
-                continue
             prod_tg = next((lb_["targetGroupArn"] for lb_ in prod[service].get("loadBalancers", [])), None)
-            health = net["health"].get(prod_tg, {}) if prod_tg else {}
-            port = _container_port(prod[service], prod_tds[service], s.app_container)
-            entry = ctx.record("elbv2-target-group", names.target_group(role), STEP)
-            tg = elb.create_target_group(
-                Name=names.target_group(role),
-                Protocol="HTTP",
-                Port=port,
-                VpcId=net["vpc"],
-                TargetType="ip",
-                HealthCheckPath=health.get("HealthCheckPath") or ("/api/ping" if role == "api" else "/ping"),
-                Matcher=health.get("Matcher") or {"HttpCode": "200"},
-                Tags=names.tag_list(),
-            )["TargetGroups"][0]
-            ctx.ledger.created(entry, arn=tg["TargetGroupArn"])
-            target_groups[role] = tg["TargetGroupArn"]
-        default_tg = target_groups.get("ui") or next(iter(target_groups.values()))
-        listener = elb.create_listener(
-            LoadBalancerArn=lb["LoadBalancerArn"],
-            Protocol="HTTP",
-            Port=80,
-            DefaultActions=[{"Type": "forward", "TargetGroupArn": default_tg}],
-            Tags=names.tag_list(),
-        )["Listeners"][0]
-        ctx.ledger.created(
-            ctx.record("elbv2-listener", listener["ListenerArn"], STEP, load_balancer=names.load_balancer)
-        )
-        if "api" in target_groups and "ui" in target_groups:
-            elb.create_rule(
-                ListenerArn=listener["ListenerArn"],
-                Priority=10,
-                Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/api/*", "/api"]}}],
-                Actions=[{"Type": "forward", "TargetGroupArn": target_groups["api"]}],
-                Tags=names.tag_list(),
+            if role not in target_groups:
+                target_groups[role] = _target_group(ctx, net, role, prod_tg, prod[service], prod_tds[service])
+            if prod_tg:
+                retargeted[prod_tg] = target_groups[role]
+        listeners = _listener_specs(ctx, prod_lb, retargeted, target_groups)
+        for spec, rule_specs in listeners:
+            listener = elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Tags=names.tag_list(), **spec)
+            ctx.ledger.created(
+                ctx.record(
+                    "elbv2-listener", listener["Listeners"][0]["ListenerArn"], STEP, load_balancer=names.load_balancer
+                )
             )
+            for rule in rule_specs:
+                elb.create_rule(ListenerArn=listener["Listeners"][0]["ListenerArn"], Tags=names.tag_list(), **rule)
+        site_url, env.site_address = drill_site(s.site_url, lb["DNSName"], listeners)
     env.site_url = ctx.options.drill_site_url or site_url
+    if ctx.options.drill_site_url:
+        env.site_address = ""  # the operator's URL is dialed as it stands
     ctx.save()
 
     for service in s.ecs_services:
@@ -368,6 +449,10 @@ def provision_ecs_clone(ctx: DrillContext) -> DrillEnvironment:
                     "containerPort": _container_port(prod[service], prod_tds[service], s.app_container),
                 }
             ]
+            # Slow starters (migrations, warm-up) survive their first failing health checks as in production.
+            grace = prod[service].get("healthCheckGracePeriodSeconds")
+            if grace is not None:
+                params["healthCheckGracePeriodSeconds"] = grace
         entry = ctx.record("ecs-service", names.service(service), STEP, cluster=names.cluster)
         ecs.create_service(**params)
         ctx.ledger.created(entry)
@@ -478,9 +563,24 @@ def planned(ctx: DrillContext) -> list[PlannedCall]:
         calls.append(PlannedCall(NAME, "elbv2", "CreateLoadBalancer", n.load_balancer))
         roles = sorted({_role(w) for w in s.web_services})
         calls += [PlannedCall(NAME, "elbv2", "CreateTargetGroup", n.target_group(r)) for r in roles]
-        calls.append(PlannedCall(NAME, "elbv2", "CreateListener", n.load_balancer, "HTTP :80"))
-        if len(roles) == 2:
-            calls.append(PlannedCall(NAME, "elbv2", "CreateRule", n.load_balancer, "/api/* -> web-api"))
+        calls.append(
+            PlannedCall(
+                NAME,
+                "elbv2",
+                "CreateListener",
+                n.load_balancer,
+                "each of production's (else HTTP :80), certificate kept",
+            )
+        )
+        calls.append(
+            PlannedCall(
+                NAME,
+                "elbv2",
+                "CreateRule",
+                n.load_balancer,
+                "each of production's rules, forwards to the drill's groups",
+            )
+        )
     for svc in s.ecs_services:
         calls.append(PlannedCall(NAME, "ecs", "RegisterTaskDefinition", n.family(svc), "clone of production's"))
         calls.append(PlannedCall(NAME, "ecs", "CreateService", n.service(svc), "desired 0"))

@@ -83,7 +83,7 @@ def run(ctx: DrillContext) -> None:
         ctx.save()
     with restore.restored_db(ctx) as conn:
         result.expected = db.latest_published_count(conn)
-    site = site_api.Site(env.site_url, verify_tls=False)
+    site = site_api.Site(env.site_url, verify_tls=False, address=env.site_address)
 
     def caught_up() -> bool:
         result.total = site.records_total()[1]

@@ -58,7 +58,7 @@ def run(ctx: DrillContext) -> None:
         # download check says so and the data checks say why.
         return
     for sample in samples:
-        got = site_api.download_record_file(env.site_url, sample["recid"], sample["key"])
+        got = site_api.download_record_file(env.site_url, sample["recid"], sample["key"], env.site_address)
         got.update(expected=sample["checksum"], size=sample["size"], uri=sample["uri"])
         got["ok"] = got.get("status") == 200 and got.get("md5") == sample["checksum"]
         result.samples.append(got)

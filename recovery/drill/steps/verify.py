@@ -39,6 +39,7 @@ def recovered_environment(ctx: DrillContext) -> Environment:
         kind=RECOVERED,
         label=f"drill {ctx.drill_id}",
         site_url=env.site_url,
+        site_address=env.site_address,
         db=Endpoint(restored.sql_address, s.db_user, restore.password(ctx), s.db_name),
         cluster=env.cluster,
         services={prod: svc.name for prod, svc in env.services.items()},
