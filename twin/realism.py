@@ -46,6 +46,9 @@ def install() -> None:
     DBInstance.save_automated_backup = save_automated_backup  # type: ignore[method-assign]
     _patch_eni()
     _patch_replication_filter()
+    from twin import rdsbackups  # automated backups, retained after a deletion (imports the data side)
+
+    rdsbackups.install()
     _installed = True
 
 
