@@ -27,7 +27,7 @@ from botocore.exceptions import ClientError
 from recovery import diagnosis
 from recovery.aws import rds as rds_api
 from recovery.aws import s3 as s3_api
-from recovery.errors import ConfigError, StepFailed
+from recovery.errors import ConfigError, NotFound, StepFailed
 from recovery.timeutil import as_utc, human_age, iso
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,7 @@ class GateDecision:
     window: tuple[datetime, datetime] | None = None
     reason: str = ""
     in_progress: list[str] = field(default_factory=list)  # snapshots being taken now (not candidates)
+    source_backup_arn: str | None = None  # point in time from this automated backup (the instance is gone)
 
     def as_state(self) -> dict[str, Any]:
         return {
@@ -128,6 +129,7 @@ class GateDecision:
             "window": [iso(w) for w in self.window] if self.window else None,
             "reason": self.reason,
             "in_progress": list(self.in_progress),
+            "source_backup_arn": self.source_backup_arn,
         }
 
 
@@ -344,7 +346,12 @@ def choose(
     snapshot that passes the checklist. An explicit `restore_time` ('latest' or ISO) is honoured.
     """
     when, use_latest = parse_restore_time(restore_time)
-    instance = rds_api.describe_instance(rds, instance_id)
+    try:
+        instance = rds_api.describe_instance(rds, instance_id)
+    except NotFound:
+        return _without_instance(
+            rds, s3, instance_id, files_bucket, min_gb, now, when, use_latest, last_upload_time=last_upload_time
+        )
     if when is not None or use_latest:
         reason = "requested: --restore-time " + ("latest" if use_latest else iso(when))  # type: ignore[arg-type]
         return _point_in_time(instance, now, when, use_latest, reason)
@@ -406,4 +413,83 @@ def _point_in_time(
         use_latest=use_latest,
         window=(earliest, latest),
         reason=reason,
+    )
+
+
+def _without_instance(
+    rds: Any,
+    s3: Any,
+    instance_id: str,
+    files_bucket: str,
+    min_gb: int,
+    now: datetime,
+    when: datetime | None,
+    use_latest: bool,
+    *,
+    last_upload_time: str,
+) -> GateDecision:
+    """Production's instance is gone: the latest of its retained automated backup's restorable time
+    and its newest snapshot passing the checklist (a final snapshot, taken at deletion, usually wins)."""
+    backup = next(
+        (b for b in rds_api.automated_backups(rds, instance_id) if rds_api.restore_window(b) is not None), None
+    )
+    window = rds_api.restore_window(backup) if backup else None
+    if when is not None or use_latest:
+        if backup is None or window is None:
+            raise StepFailed(STEP, f"{instance_id} is gone and no automated backup of it was retained (plan 2.1)")
+        point = window[1] if use_latest or when is None else when
+        if not window[0] <= point <= window[1]:
+            raise StepFailed(
+                STEP,
+                f"restore time {iso(point)} is outside the retained backup's window [{iso(window[0])}, "
+                f"{iso(window[1])}] of {instance_id}",
+            )
+        return GateDecision(
+            mode="point-in-time",
+            recovery_point=point,
+            restore_time=None if use_latest else point,
+            use_latest=use_latest,
+            window=window,
+            reason=f"requested: --restore-time {'latest' if use_latest else iso(point)}, from the retained backup "
+            f"of {instance_id} (the instance is gone)",
+            source_backup_arn=str(backup["DBInstanceAutomatedBackupsArn"]),
+        )
+    snapshots = rds_api.list_snapshots(rds, instance_id)
+    candidates, taking = split_in_progress(snapshots)
+    upload = upload_time(lambda: s3_api.iter_objects(s3, files_bucket), last_upload_time)
+    rows, events = checklist(rds, instance_id, candidates, min_gb=min_gb, now=now, upload=upload)
+    passing = next((r for r in rows if r.verdict == "pass"), None)
+    gone = f"{instance_id} is gone"
+    if backup is not None and window is not None and (passing is None or window[1] > passing.created):
+        return GateDecision(
+            mode="point-in-time",
+            recovery_point=window[1],
+            use_latest=True,
+            rows=rows,
+            last_upload=upload,
+            events=events,
+            window=window,
+            in_progress=taking,
+            reason=f"default: {gone}; its retained automated backup restores to {iso(window[1])}, later than "
+            + (f"its newest passing snapshot {passing.snapshot}" if passing else "any snapshot passing §2.1.1"),
+            source_backup_arn=str(backup["DBInstanceAutomatedBackupsArn"]),
+        )
+    if passing is None:
+        table = [r.as_dict() for r in rows]
+        raise StepFailed(
+            STEP,
+            diagnosis.gate_refused(instance_id, files_bucket, table, upload).text()
+            + f" ({gone}; no automated backup of it was retained)",
+            {"checklist": table, "table": table_text(rows), "events": events},
+        )
+    return GateDecision(
+        mode="snapshot",
+        recovery_point=passing.created,
+        snapshot_id=passing.snapshot,
+        rows=rows,
+        last_upload=upload,
+        events=events,
+        in_progress=taking,
+        reason=f"default: {gone}; its newest snapshot passing the §2.1.1 checklist is {passing.snapshot} "
+        f"({passing.age} old)" + ("" if backup else "; no automated backup of it was retained"),
     )

@@ -204,6 +204,16 @@ class Settings:
     last_upload_time: str = setting(
         "TURATH_LAST_UPLOAD_TIME", "", "last data upload (2.1.1); empty = newest file object", str
     )
+    rds_instance_class: str = setting(
+        "TURATH_RDS_INSTANCE_CLASS", "", "restore's class; empty = the source's (RDS default)", str
+    )
+    rds_subnet_group: str = setting("TURATH_RDS_SUBNET_GROUP", "", "restore's DB subnet group (production's)", str)
+    rds_security_groups: tuple[str, ...] = setting(
+        "TURATH_RDS_SECURITY_GROUPS", "", "restore's VPC security group ids (production's)", CSV
+    )
+    rds_parameter_group: str = setting(
+        "TURATH_RDS_PARAMETER_GROUP", "", "restore's DB parameter group; empty = engine default", str
+    )
     drill_storage: str = setting(
         "TURATH_DRILL_STORAGE", "read", "drill step 3: read the files bucket, or clone it", str
     )

@@ -47,6 +47,9 @@ def install() -> None:
     _patch_eni()
     _patch_replication_filter()
     _patch_grace_period()
+    from twin import rdsbackups  # automated backups, retained after a deletion (imports the data side)
+
+    rdsbackups.install()
     _installed = True
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -26,6 +26,47 @@ def list_snapshots(rds: Any, instance_id: str) -> list[dict[str, Any]]:
     for page in rds.get_paginator("describe_db_snapshots").paginate(DBInstanceIdentifier=instance_id):
         snaps.extend(page["DBSnapshots"])
     return sorted(snaps, key=lambda s: as_utc(s["SnapshotCreateTime"]), reverse=True)
+
+
+def automated_backups(rds: Any, instance_id: str) -> list[dict[str, Any]]:
+    """DescribeDBInstanceAutomatedBackups of `instance_id`, live (`active`) or deleted (`retained`).
+
+    By the `db-instance-id` filter, every page, matched again here: the `DBInstanceIdentifier`
+    parameter must name an existing instance (API reference), which a deleted one is not.
+    """
+    found: list[dict[str, Any]] = []
+    pages = rds.get_paginator("describe_db_instance_automated_backups").paginate(
+        Filters=[{"Name": "db-instance-id", "Values": [instance_id]}]
+    )
+    for page in pages:
+        found += [b for b in page["DBInstanceAutomatedBackups"] if b.get("DBInstanceIdentifier") == instance_id]
+    return found
+
+
+def restore_window(backup: dict[str, Any]) -> tuple[datetime, datetime] | None:
+    """(earliest, latest) restorable time of an automated backup, or None without a window."""
+    window = backup.get("RestoreWindow") or {}
+    if not window.get("EarliestTime") or not window.get("LatestTime"):
+        return None
+    return as_utc(window["EarliestTime"]), as_utc(window["LatestTime"])
+
+
+def instance_traces(rds: Any, instance_id: str, now: datetime) -> list[str]:
+    """What in the account shows that `instance_id` existed here: its snapshots, backups or events.
+
+    Empty for a name nothing knows (a typo). RDS keeps events 14 days; snapshots and retained
+    backups as long as they are kept.
+    """
+    snaps = rds.describe_db_snapshots(DBInstanceIdentifier=instance_id, MaxRecords=20).get("DBSnapshots", [])
+    if snaps:
+        return [f"{len(snaps)}{'+' if len(snaps) == 20 else ''} snapshot(s)"]
+    backups = automated_backups(rds, instance_id)
+    if backups:
+        return [f"{len(backups)} automated backup(s) ({', '.join(str(b.get('Status')) for b in backups)})"]
+    events = rds.describe_events(
+        SourceIdentifier=instance_id, SourceType="db-instance", StartTime=now - timedelta(days=14), EndTime=now
+    ).get("Events", [])
+    return [f"{len(events)} RDS event(s) in 14 days"] if events else []
 
 
 def newest_snapshot(snapshots: list[dict[str, Any]], kind: str | None = None) -> dict[str, Any] | None:

@@ -148,6 +148,9 @@ def summary(ctx: DrillContext) -> dict[str, Any]:
         "recovery_point_reason": point.reason if point else "",
         # The §2.1.1 checklist the gate applied (rows of a refusal come with its diagnostics).
         "checklist": (point.rows or list(point.diagnostics.get("checklist") or [])) if point else [],
+        # Where each restore parameter came from: snapshot, automated backup, settings (or production's instance).
+        "restore_sources": dict(ctx.state.restored.sources) if ctx.state.restored else {},
+        "source_backup_arn": point.source_backup_arn if point else None,
         **ctx.clock.summary(),
         "leftovers": list(ctx.state.leftovers),
         "unchecked": list(ctx.state.unchecked),

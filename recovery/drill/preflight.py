@@ -28,6 +28,7 @@ from recovery.aws.session import error_code
 from recovery.drill.naming import ELB_NAME_MAX, DrillNames
 from recovery.errors import ConfigError, NotFound, RecoveryError
 from recovery.settings import Settings
+from recovery.timeutil import utcnow
 
 Clients = Callable[[str], Any]
 
@@ -128,7 +129,8 @@ def source_problems(s: Settings, clients: Clients, findings: Findings) -> list[C
             out.append(
                 ConfigError(
                     "TURATH_RDS_INSTANCE",
-                    f"no RDS instance, snapshot or retained automated backup is named {s.rds_instance!r} in {s.region}",
+                    f"no RDS instance, snapshot, automated backup or recent RDS event names {s.rds_instance!r} "
+                    f"in {s.region}",
                 )
             )
     ecs = clients("ecs")
@@ -175,12 +177,9 @@ def log_group_exists(logs: Any, group: str) -> bool:
 
 
 def instance_known(rds: Any, instance_id: str) -> bool:
-    """A snapshot or a retained automated backup names the instance: it existed here."""
+    """A snapshot, an automated backup or an RDS event names the instance: it existed here."""
     try:
-        if rds.describe_db_snapshots(DBInstanceIdentifier=instance_id, MaxRecords=20).get("DBSnapshots"):
-            return True
-        backups = rds.describe_db_instance_automated_backups(DBInstanceIdentifier=instance_id)
-        return bool(backups.get("DBInstanceAutomatedBackups"))
+        return bool(rds_api.instance_traces(rds, instance_id, utcnow()))
     except ClientError as exc:
         if "NotFound" in error_code(exc):
             return False

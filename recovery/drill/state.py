@@ -40,6 +40,7 @@ class RecoveryPoint:
     reason: str = ""
     refused: str = ""
     diagnostics: dict[str, Any] = field(default_factory=dict)
+    source_backup_arn: str | None = None  # point in time from a retained automated backup (instance gone)
 
     @classmethod
     def from_gate(cls, state: dict[str, Any]) -> RecoveryPoint:
@@ -100,6 +101,8 @@ class Restored:
     instance_class: str | None = None
     operation: str = ""
     password_source: str = ""  # the task definition whose RDS_DB_PASSWORD opened it (never the value)
+    # Each restore parameter production's instance used to give: its value and where it came from.
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Step restore (plan 4 step 2.2): the recovery point restored to a new, drill-named instance.
 
-Same class, subnet group and security groups as production; no Multi-AZ, no deletion
+Class, subnet group, security groups and parameter group from the snapshot, the automated backup or
+the settings (production's instance may be gone: `restore_sources` says where each came from); no Multi-AZ, no deletion
 protection, no automated backups of the throw-away copy. The step ends when the instance is
 available and accepts production's master user and password over SQL (plan 2.5, 6.1).
 """
@@ -21,7 +22,7 @@ from recovery.drill import diagnosis
 from recovery.drill.context import DrillContext, PlannedCall
 from recovery.drill.ecsops import wait_waiter
 from recovery.drill.state import RecoveryPoint, Restored
-from recovery.errors import RecoveryError, StepFailed, WaitTimeout
+from recovery.errors import NotFound, RecoveryError, StepFailed, WaitTimeout
 from recovery.secrets import Secret, redact
 from recovery.timeutil import as_utc, wait_until
 
@@ -34,35 +35,91 @@ API_NAMES = {
 }
 
 
-def restore_call(ctx: DrillContext, point: RecoveryPoint, production: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """(operation, parameters) of the restore: same class, subnets and security groups as production."""
+# What a restore used to copy from production's instance, and what RDS does without it.
+SOURCED = {
+    "DBInstanceClass": "RDS default: the source instance's class",
+    "DBSubnetGroupName": "RDS default: the default VPC's subnet group",
+    "VpcSecurityGroupIds": "RDS default: the VPC's default security group",
+    "DBParameterGroupName": "RDS default: the engine's default parameter group",
+    "KmsKeyId": "RDS keeps the source's key (not a restore parameter)",
+}
+
+
+def restore_sources(ctx: DrillContext, point: RecoveryPoint) -> dict[str, dict[str, Any]]:
+    """Each parameter production's instance used to give, with its source: the snapshot, the automated
+    backup, the settings, in that order; then production's instance while it exists (a recovery without
+    it would not have that value: set the setting); else RDS's default."""
+    s = ctx.settings
+    rds = ctx.client("rds")
+    layers: list[tuple[str, dict[str, Any]]] = []
+    if point.snapshot:
+        snap = rds.describe_db_snapshots(DBSnapshotIdentifier=point.snapshot)["DBSnapshots"][0]
+        layers.append((f"snapshot {point.snapshot}", {k: snap.get(k) for k in SOURCED}))
+    for backup in rds_api.automated_backups(rds, s.rds_instance):
+        if point.source_backup_arn in (None, backup.get("DBInstanceAutomatedBackupsArn")):
+            label = f"{backup.get('Status')} automated backup {backup.get('DBInstanceAutomatedBackupsArn')}"
+            layers.append((label, {k: backup.get(k) for k in SOURCED}))
+            break
+    configured = {
+        "DBInstanceClass": ("TURATH_RDS_INSTANCE_CLASS", s.rds_instance_class),
+        "DBSubnetGroupName": ("TURATH_RDS_SUBNET_GROUP", s.rds_subnet_group),
+        "VpcSecurityGroupIds": ("TURATH_RDS_SECURITY_GROUPS", list(s.rds_security_groups)),
+        "DBParameterGroupName": ("TURATH_RDS_PARAMETER_GROUP", s.rds_parameter_group),
+    }
+    try:
+        production = rds_api.describe_instance(rds, s.rds_instance)
+    except NotFound:
+        production = None
+    out: dict[str, dict[str, Any]] = {}
+    for key, default in SOURCED.items():
+        found = next(((label, values[key]) for label, values in layers if values.get(key)), None)
+        if found is None and key in configured and configured[key][1]:
+            found = (f"setting {configured[key][0]}", configured[key][1])
+        if found is None and production is not None and _production_value(production, key):
+            label = f"production instance {s.rds_instance} (a recovery without it needs the setting)"
+            found = (label, _production_value(production, key))
+        out[key] = {"value": found[1], "source": found[0]} if found else {"value": None, "source": default}
+    return out
+
+
+def _production_value(production: dict[str, Any], key: str) -> Any:
+    if key == "DBSubnetGroupName":
+        return (production.get("DBSubnetGroup") or {}).get("DBSubnetGroupName")
+    if key == "VpcSecurityGroupIds":
+        return [g["VpcSecurityGroupId"] for g in production.get("VpcSecurityGroups", []) if g.get("VpcSecurityGroupId")]
+    if key == "DBParameterGroupName":
+        groups = [g.get("DBParameterGroupName", "") for g in production.get("DBParameterGroups", [])]
+        return next((g for g in groups if g and not g.startswith("default.")), None)  # a default is RDS's anyway
+    return production.get(key)
+
+
+def restore_call(
+    ctx: DrillContext, point: RecoveryPoint, sources: dict[str, dict[str, Any]]
+) -> tuple[str, dict[str, Any]]:
+    """(operation, parameters) of the restore: class, subnets, security groups and parameter group from `sources`."""
     common: dict[str, Any] = {
-        "DBInstanceClass": production["DBInstanceClass"],
         "MultiAZ": False,
-        "PubliclyAccessible": bool(production.get("PubliclyAccessible", False)),
+        "PubliclyAccessible": False,
         "DeletionProtection": False,
         # No automated backups of a throw-away copy: none to pay for, none to delete, and RDS
         # does not hold the instance in backing-up before it is usable.
         "BackupRetentionPeriod": 0,
         "Tags": ctx.names.tag_list(),
     }
-    subnet_group = (production.get("DBSubnetGroup") or {}).get("DBSubnetGroupName")
-    if subnet_group:
-        common["DBSubnetGroupName"] = subnet_group
-    groups = [g["VpcSecurityGroupId"] for g in production.get("VpcSecurityGroups", []) if g.get("VpcSecurityGroupId")]
-    if groups:
-        common["VpcSecurityGroupIds"] = groups
+    for key in ("DBInstanceClass", "DBSubnetGroupName", "VpcSecurityGroupIds", "DBParameterGroupName"):
+        if sources.get(key, {}).get("value"):
+            common[key] = sources[key]["value"]
     if point.mode == "snapshot":
         return "restore_db_instance_from_db_snapshot", {
             "DBInstanceIdentifier": ctx.names.db_instance,
             "DBSnapshotIdentifier": point.snapshot,
             **common,
         }
-    params = {
-        "SourceDBInstanceIdentifier": ctx.settings.rds_instance,
-        "TargetDBInstanceIdentifier": ctx.names.db_instance,
-        **common,
-    }
+    params: dict[str, Any] = {"TargetDBInstanceIdentifier": ctx.names.db_instance, **common}
+    if point.source_backup_arn:
+        params["SourceDBInstanceAutomatedBackupsArn"] = point.source_backup_arn
+    else:
+        params["SourceDBInstanceIdentifier"] = ctx.settings.rds_instance
     if point.use_latest:
         params["UseLatestRestorableTime"] = True
     else:
@@ -139,8 +196,8 @@ def verify_login(ctx: DrillContext, address: str, secret: Secret, step: str, sou
 def run(ctx: DrillContext) -> None:
     rds = ctx.client("rds")
     point = ctx.require(ctx.state.recovery, NAME)
-    production = rds_api.describe_instance(rds, ctx.settings.rds_instance)
-    operation, params = restore_call(ctx, point, production)
+    sources = restore_sources(ctx, point)
+    operation, params = restore_call(ctx, point, sources)
     ident = ctx.names.db_instance
     entry = ctx.record("rds-instance", ident, NAME)
     try:
@@ -176,6 +233,7 @@ def run(ctx: DrillContext) -> None:
         instance_class=restored.get("DBInstanceClass"),
         operation=operation,
         password_source=source,
+        sources=sources,
     )
     ctx.save()
     verify_login(ctx, ctx.state.restored.sql_address, secret, NAME, source)
@@ -186,8 +244,9 @@ def planned(ctx: DrillContext) -> list[PlannedCall]:
     point = ctx.state.recovery
     if point is None or point.refused:
         return []
-    production = rds_api.describe_instance(ctx.client("rds"), s.rds_instance)
-    operation, params = restore_call(ctx, point, production)
-    source = params.get("DBSnapshotIdentifier") or f"{s.rds_instance} at {point.recovery_point}"
-    detail = f"from {source}, class {params['DBInstanceClass']}"
+    operation, params = restore_call(ctx, point, restore_sources(ctx, point))
+    source = params.get("DBSnapshotIdentifier") or (
+        f"{point.source_backup_arn or s.rds_instance} at {point.recovery_point}"
+    )
+    detail = f"from {source}, class {params.get('DBInstanceClass', 'of the source')}"
     return [PlannedCall(NAME, "rds", API_NAMES[operation], n.db_instance, detail)]

@@ -37,7 +37,7 @@ def choose(ctx: DrillContext) -> RecoveryPoint:
         ctx.state.recovery = RecoveryPoint(refused=exc.message, diagnostics=dict(exc.diagnostics))
         raise
     point = RecoveryPoint.from_gate(decision.as_state())
-    if point.mode == "point-in-time" and not point.rows:
+    if point.mode == "point-in-time" and not point.rows and not point.source_backup_arn:
         # The §2.1.1 checklist of the snapshots a recovery would fall back on if PITR failed: the
         # drill's evidence table and what drill_recovery_point_is_newest_snapshot judges.
         rds = ctx.client("rds")
