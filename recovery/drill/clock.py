@@ -61,8 +61,11 @@ class DrillClock:
 
     @contextmanager
     def phase(self, name: str) -> Iterator[Phase]:
-        """Time one phase; its outcome is 'passed' or 'failed' (the exception propagates)."""
-        current = self.start(name)
+        """Time one phase; its outcome is 'passed' or 'failed' (the exception propagates).
+
+        A phase already running under that name (its operation was started early) goes on.
+        """
+        current = self.running(name) or self.start(name)
         try:
             yield current
         except BaseException:
@@ -83,6 +86,9 @@ class DrillClock:
         current.finished_at = current.started_at + timedelta(seconds=elapsed)
         current.outcome = outcome
         emit(Event(PHASE_END, current.name, elapsed, outcome))
+
+    def running(self, name: str) -> Phase | None:
+        return next((p for p in self.phases if p.name == name and p.finished_at is None), None)
 
     def finish_running(self, name: str, outcome: str) -> None:
         """Finish phase `name` if it is still running (a phase that spans several checks)."""
@@ -122,8 +128,10 @@ class DrillClock:
         return max(parts) if parts else None
 
     def summary(self) -> dict[str, Any]:
+        phases = [p.as_dict() for p in self.phases]
         return {
-            "phases": [p.as_dict() for p in self.phases],
+            "phases": phases,
+            "critical_path": critical_path(phases),
             "rto_seconds": self.rto_seconds(),
             "rto_objective_seconds": self.rto_objective_seconds,
             "rpo_seconds": self.rpo_seconds(),
@@ -139,3 +147,23 @@ class DrillClock:
                 self.phases.append(
                     Phase(p["name"], as_utc(p["started_at"]), as_utc(p["finished_at"]), p.get("outcome", "passed"))
                 )
+
+
+def critical_path(phases: list[dict[str, Any]]) -> list[str]:
+    """The recovery phases the RTO waited on, first to last: from the last one to end, each
+    predecessor is the phase that ended last before it began (a phase that ran inside another,
+    as provisioning does while the database restores, is not on the path)."""
+    timed = [
+        (as_utc(p["started_at"]), as_utc(p["finished_at"]), str(p["name"]))
+        for p in phases
+        if p.get("started_at") and p.get("finished_at") and p.get("name") not in NOT_RECOVERY
+    ]
+    if not timed:
+        return []
+    slack = timedelta(milliseconds=50)  # back-to-back phases: one ends as the next begins
+    path = [max(timed, key=lambda t: t[1])]
+    while True:
+        before = [t for t in timed if t[1] <= path[-1][0] + slack and t not in path]
+        if not before:
+            return [name for _, _, name in reversed(path)]
+        path.append(max(before, key=lambda t: t[1]))

@@ -10,11 +10,10 @@ every mutating call from the steps' own descriptions.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-import psycopg
 
 from recovery.aws import rds as rds_api
 from recovery.aws.session import Aws
@@ -33,7 +32,7 @@ from recovery.drill.guard import Guard
 from recovery.drill.ledger import Ledger, latest_ledger, ledger_path
 from recovery.drill.naming import DrillNames, new_drill_id, validate_drill_id
 from recovery.drill.state import DrillState, StepFailure
-from recovery.drill.steps import BY_NAME, STEPS, VERIFY, verify
+from recovery.drill.steps import BY_NAME, STARTS_BEFORE, STEPS, VERIFY, verify
 from recovery.errors import ConfigError, NotFound, RecoveryError, StepFailed
 from recovery.secrets import redact
 from recovery.settings import Settings
@@ -199,31 +198,56 @@ def finish(ctx: DrillContext) -> dict[str, Any]:
 
 
 def run_step(ctx: DrillContext, name: str) -> DrillState:
-    """Run one step once: a failure is recorded and raised again for every later request."""
+    """Run one step once: a failure is recorded and raised again for every later request.
+
+    The long operations of later steps that may overlap this one (STARTS_BEFORE) start first.
+    """
     if name in ctx.failures:
         raise ctx.failures[name]
     if name in ctx.ledger.completed:
         return ctx.state
+    for early in STARTS_BEFORE.get(name, ()):
+        _start_early(ctx, early)
     started = utcnow()
     try:
         with ctx.clock.phase(name):
-            BY_NAME[name].run(ctx)
-    except StepFailed as exc:
-        _record_failure(ctx, name, exc, started)
-        raise
-    except (RecoveryError, psycopg.Error, OSError, ValueError, KeyError) as exc:
-        failed = StepFailed(name, redact(f"{type(exc).__name__}: {exc}"))
-        _record_failure(ctx, name, failed, started)
-        raise failed from exc
-    except Exception as exc:  # botocore ClientError and friends: the step still fails by name
-        failed = StepFailed(name, redact(f"{type(exc).__name__}: {exc}"))
-        _record_failure(ctx, name, failed, started)
-        raise failed from exc
+            _as_step(ctx, name, started, lambda: BY_NAME[name].run(ctx))
     finally:
         ctx.state.phases = [p.as_dict() for p in ctx.clock.phases]
         ctx.save()
     ctx.ledger.complete(name)
     return ctx.state
+
+
+def _start_early(ctx: DrillContext, step: Any) -> None:
+    """Start step `step`'s long operation now; its phase runs from here until its `run` ends."""
+    if step.NAME in ctx.failures:
+        raise ctx.failures[step.NAME]
+    if step.NAME in ctx.ledger.completed or ctx.clock.running(step.NAME):
+        return
+    started = utcnow()
+    phase = ctx.clock.start(step.NAME)
+    try:
+        _as_step(ctx, step.NAME, started, lambda: step.start(ctx))
+    except StepFailed:
+        ctx.clock.finish(phase, "failed")
+        raise
+    finally:
+        ctx.state.phases = [p.as_dict() for p in ctx.clock.phases]
+        ctx.save()
+
+
+def _as_step(ctx: DrillContext, name: str, started: datetime, action: Callable[[], None]) -> None:
+    """Run `action` for step `name`: any failure becomes that step's recorded StepFailed."""
+    try:
+        action()
+    except StepFailed as exc:
+        _record_failure(ctx, name, exc, started)
+        raise
+    except Exception as exc:  # botocore ClientError, psycopg, OSError and friends: the step fails by name
+        failed = StepFailed(name, redact(f"{type(exc).__name__}: {exc}"))
+        _record_failure(ctx, name, failed, started)
+        raise failed from exc
 
 
 def _record_failure(ctx: DrillContext, name: str, failed: StepFailed, started: datetime) -> None:
@@ -266,8 +290,12 @@ def plan(ctx: DrillContext) -> list[PlannedCall]:
         run_step(ctx, STEPS[0])
     except StepFailed as exc:
         calls.append(PlannedCall(STEPS[0], "-", "REFUSED", ctx.settings.rds_instance, exc.message))
-    for name in STEPS:
-        calls += BY_NAME[name].planned(ctx)
+    listed: set[str] = set()
+    for name in STEPS:  # in the order they are made: an operation started early comes first
+        for step in (*STARTS_BEFORE.get(name, ()), BY_NAME[name]):
+            if step.NAME not in listed:
+                listed.add(step.NAME)
+                calls += step.planned(ctx)
     calls += teardown.planned(ctx)
     return calls
 

@@ -114,12 +114,14 @@ def _drill(results: Mapping[str, Any]) -> str:
         return ""
     trend = results.get("trend") or {}
     flagged = [f["phase"] for f in trend.get("flags", [])]
+    critical = [str(name) for name in drill.get("critical_path") or []]
     out = [
         "<h2>Drill timeline</h2>",
-        timeline.svg(drill.get("phases", []), number(drill.get("rto_objective_seconds")), flagged),
+        timeline.svg(drill.get("phases", []), number(drill.get("rto_objective_seconds")), flagged, critical),
     ]
     rows = [
         ("Drill id", drill.get("id")),
+        ("Critical path (bold)", " → ".join(critical) or "not measured"),
         (rto(drill).name, rto(drill).text().removeprefix("RTO ")),
         (rpo(drill).name, rpo(drill).text().removeprefix("RPO ")),
         ("RPO detail", rpo_detail(drill) or "not measured"),

@@ -25,9 +25,10 @@ class Bar:
     seconds: float
     outcome: str
     over_budget: bool = False
+    critical: bool = False
 
 
-def bars(phases: Sequence[Mapping[str, Any]], flagged: Sequence[str] = ()) -> list[Bar]:
+def bars(phases: Sequence[Mapping[str, Any]], flagged: Sequence[str] = (), critical: Sequence[str] = ()) -> list[Bar]:
     """Phases with their offset from the first start (a phase without times follows the previous)."""
     starts = [parse_time(p.get("started_at")) for p in phases]
     origin = min((s for s in starts if s is not None), default=None)
@@ -41,7 +42,7 @@ def bars(phases: Sequence[Mapping[str, Any]], flagged: Sequence[str] = ()) -> li
             seconds = (end - start).total_seconds() if end is not None and start is not None else 0.0
         name = str(phase.get("name", "?"))
         outcome = str(phase.get("outcome") or ("passed" if phase.get("finished_at") else "running"))
-        out.append(Bar(name, offset, max(seconds, 0.0), outcome, name in flagged))
+        out.append(Bar(name, offset, max(seconds, 0.0), outcome, name in flagged, name in critical))
         cursor = offset + max(seconds, 0.0)
     return out
 
@@ -62,9 +63,14 @@ def tick_label(seconds: float, step: float) -> str:
     return f"{seconds / 3600:.0f} h"
 
 
-def svg(phases: Sequence[Mapping[str, Any]], objective: float | None, flagged: Sequence[str] = ()) -> str:
-    """The Gantt chart of the drill's phases against the RTO objective."""
-    rows = bars(phases, flagged)
+def svg(
+    phases: Sequence[Mapping[str, Any]],
+    objective: float | None,
+    flagged: Sequence[str] = (),
+    critical: Sequence[str] = (),
+) -> str:
+    """The Gantt chart of the drill's phases against the RTO objective; the critical path in bold."""
+    rows = bars(phases, flagged, critical)
     used = max([b.offset + b.seconds for b in rows], default=0.0)
     # An objective far beyond the phases (1 h against a 10 s twin drill) would squash every bar
     # to a pixel: the axis then ends after the phases and the marker says where the objective is.
@@ -98,7 +104,8 @@ def svg(phases: Sequence[Mapping[str, Any]], objective: float | None, flagged: S
         stroke = ' stroke="#e08a00" stroke-width="3"' if bar.over_budget else ""
         note = f"{human_duration(bar.seconds)}" + (f" {bar.outcome}" if bar.outcome != "passed" else "")
         note += " (over budget)" if bar.over_budget else ""
-        parts.append(f'<text x="0" y="{y + 15}">{html.escape(bar.name)}</text>')
+        weight = ' font-weight="bold" class="critical"' if bar.critical else ""
+        parts.append(f'<text x="0" y="{y + 15}"{weight}>{html.escape(bar.name)}</text>')
         parts.append(
             f'<rect class="phase phase-{html.escape(bar.outcome)}" x="{x:.1f}" y="{y + 3}" width="{w:.1f}" '
             f'height="16" fill="{colour}"{stroke}>'

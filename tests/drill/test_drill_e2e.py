@@ -8,13 +8,14 @@ and assert strictly: a step the twin cannot carry is a failure, not a skip.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from recovery.drill import engine
 from recovery.drill.context import DrillContext, DrillOptions
 from recovery.drill.scan import scan
-from recovery.drill.steps import BY_NAME, STEPS, provision, redeploy
+from recovery.drill.steps import BY_NAME, STEPS, provision, redeploy, restore
 from recovery.errors import StepFailed
 from tests.conftest import SuiteRun, twin_env
 from tests.drill.conftest import DrillEnv, has_data_plane
@@ -44,7 +45,22 @@ def test_full_drill_passes_and_leaves_nothing(data_twin: Twin, drill_env: DrillE
     ctx = open_drill(data_twin, drill_env)
     result = engine.run_drill(ctx)
     assert result["leftovers"] == []
-    assert [p["name"] for p in result["phases"]] == [*STEPS, "verify", "teardown"]
+    # The restore starts before provisioning and ends after it: the database restores meanwhile.
+    assert [p["name"] for p in result["phases"]] == [
+        "snapshot_gate",
+        "restore",
+        "provision",
+        *STEPS[3:],
+        "verify",
+        "teardown",
+    ]
+    phases = {p["name"]: p for p in result["phases"]}
+    assert phases["restore"]["started_at"] <= phases["provision"]["started_at"]
+    assert phases["restore"]["finished_at"] >= phases["provision"]["finished_at"]
+    assert "provision" not in result["critical_path"]
+    assert result["critical_path"][:2] == ["snapshot_gate", "restore"]
+    made_in_order = [c.operation for c in ctx.aws.guard.mutating_calls()]
+    assert made_in_order.index("RestoreDBInstanceToPointInTime") < made_in_order.index("CreateCluster")
     assert result["rto_seconds"] is not None
     assert result["rpo_seconds"] is not None
     reindex = ctx.state.reindex  # the search total the drill site reports vs the restored DB
@@ -91,6 +107,27 @@ def test_failure_in_any_phase_names_it_and_tears_down(
     assert ctx.ledger.torn_down
     assert "injected" in str(info.value)
     assert info.value.step == step
+
+
+def test_a_restore_that_cannot_start_costs_no_provisioning(
+    data_twin: Twin, drill_env: DrillEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The restore call goes first: when RDS refuses it, nothing of the environment was made."""
+    real = restore.restore_call
+
+    def refused(*args: Any, **kwargs: Any) -> tuple[str, dict[str, Any]]:
+        operation, params = real(*args, **kwargs)  # a source RDS does not know: RDS refuses the call
+        source = "SourceDBInstanceIdentifier" if "SourceDBInstanceIdentifier" in params else "DBSnapshotIdentifier"
+        return operation, {**params, source: "no-such-source"}
+
+    monkeypatch.setattr(restore, "restore_call", refused)
+    ctx = open_drill(data_twin, drill_env)
+    with pytest.raises(StepFailed) as info:
+        engine.run_drill(ctx)
+    assert info.value.step == restore.NAME
+    assert "provision" not in [p.name for p in ctx.clock.phases]
+    assert [c.operation for c in ctx.aws.guard.mutating_calls() if c.service in ("ecs", "elbv2")] == []
+    assert scan(ctx.client, "invenio", ctx.drill_id).found == []
 
 
 @pytest.mark.parametrize("step", [provision.NAME, redeploy.NAME])

@@ -193,7 +193,11 @@ def verify_login(ctx: DrillContext, address: str, secret: Secret, step: str, sou
         raise StepFailed(step, f"cannot reach the restored DB at {address}: {last[0] or exc}") from None
 
 
-def run(ctx: DrillContext) -> None:
+def start(ctx: DrillContext) -> tuple[str, dict[str, dict[str, Any]]]:
+    """Make the restore call (once: an instance already restoring is left to go on); (operation, sources).
+
+    The engine calls this before provisioning, so the database restores while the environment is made.
+    """
     rds = ctx.client("rds")
     point = ctx.require(ctx.state.recovery, NAME)
     sources = restore_sources(ctx, point)
@@ -202,10 +206,17 @@ def run(ctx: DrillContext) -> None:
     entry = ctx.record("rds-instance", ident, NAME)
     try:
         rds_api.describe_instance(rds, ident)
-        log.info("restore: %s exists already (resumed drill)", ident)
+        log.info("restore: %s exists already (started earlier, or a resumed drill)", ident)
     except RecoveryError:
         getattr(rds, operation)(**params)
     ctx.ledger.created(entry)
+    return operation, sources
+
+
+def run(ctx: DrillContext) -> None:
+    rds = ctx.client("rds")
+    operation, sources = start(ctx)
+    ident = ctx.names.db_instance
 
     def progress(resp: dict[str, Any] | None) -> str:
         dbs = (resp or {}).get("DBInstances") or [{}]
