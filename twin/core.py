@@ -333,6 +333,9 @@ class Twin:
             self.agent.stop()
         if self.rds_data is not None:
             self.rds_data.reset()
+        if self.pg is not None:
+            # A master password reset through the API lasts until the account is reseeded.
+            self.pg.ensure_role(self.spec.db_user, self.password)
         with self._lock:
             self.indices.clear()
         moto_api_backend.reset()

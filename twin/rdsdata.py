@@ -8,6 +8,9 @@ moto's RDS backend is wrapped so that the AWS API calls do the data work a real 
 - RestoreDBInstanceFromDBSnapshot creates an instance whose database is the snapshot's copy.
 - RestoreDBInstanceToPointInTime refuses times outside the restorable window and restores
   the data as of the requested time, inserts, updates and deletes alike (`twin.timeline`).
+- ModifyDBInstance with MasterUserPassword shows `resetting-master-credentials`, then the new
+  password authenticates, the old one no longer does, and a "Reset master credentials" event
+  (RDS-EVENT-0016, configuration change) is listed by DescribeEvents.
 - New instances and snapshots pass through `creating` before `available`; DeleteDBInstance
   drops the database and closes the endpoint.
 
@@ -17,7 +20,8 @@ timestamps (PRUNE_SQL). Snapshots seeded with back-dated times are materialised 
 their creation time: from the pristine seed when no logged change precedes them (production's
 sessions are left alone), else from the live instance rewound.
 Limitation: instances share the cluster's login role, so all of them accept the same master
-password (true of restores from one lineage, which is all the plan does).
+password, and a reset through the API changes it for all (true of restores from one lineage
+made after the reset, which is all the plan does).
 """
 
 from __future__ import annotations
@@ -199,6 +203,20 @@ class RdsData:
         with psycopg.connect(self._superuser(db_name("rds", ident))) as conn:
             return timeline.backdate(conn, since, by)
 
+    def reset_master_password(self, instance: Any, password: str) -> None:
+        """ModifyDBInstance MasterUserPassword: applied asynchronously, then recorded as an event."""
+        instance.status = "resetting-master-credentials"
+
+        def apply() -> None:
+            self.pg.ensure_role(self.master_user, password)
+            instance.status = "available"
+            instance.add_event("DB_INSTANCE_RESET_MASTER_CREDENTIALS")
+
+        timer = threading.Timer(TRANSITION_SECONDS, apply)
+        timer.daemon = True
+        self._timers.append(timer)
+        timer.start()
+
     def _schema_only(self, database: str) -> None:
         with psycopg.connect(self._superuser(database), autocommit=True) as conn:
             conn.execute(f'ALTER SCHEMA public OWNER TO "{self.master_user}"')  # type: ignore[arg-type]
@@ -251,6 +269,7 @@ def activate(data: RdsData | None) -> None:
     _active = data
     if data is not None:
         _install()
+        _install_master_password_reset()
 
 
 def active() -> RdsData | None:
@@ -347,3 +366,25 @@ def _install() -> None:
     RDSBackend.restore_db_instance_to_point_in_time = restore_db_instance_to_point_in_time  # type: ignore[method-assign]
     RDSBackend.delete_db_instance = delete_db_instance  # type: ignore[method-assign]
     RDSBackend.delete_db_snapshot = delete_db_snapshot  # type: ignore[method-assign]
+
+
+_password_reset_installed = False
+
+
+def _install_master_password_reset() -> None:
+    """Wrap ModifyDBInstance once per process: a new master password reaches the database."""
+    global _password_reset_installed
+    if _password_reset_installed:
+        return
+    _password_reset_installed = True
+    orig_modify = RDSBackend.modify_db_instance
+
+    def modify_db_instance(self: Any, db_instance_identifier: str, db_kwargs: dict[str, Any]) -> Any:
+        password = db_kwargs.get("master_user_password")
+        instance = orig_modify(self, db_instance_identifier, db_kwargs)
+        data = _active
+        if password and data is not None and instance.db_instance_identifier in data.proxies:
+            data.reset_master_password(instance, str(password))
+        return instance
+
+    RDSBackend.modify_db_instance = modify_db_instance  # type: ignore[method-assign]

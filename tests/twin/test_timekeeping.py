@@ -155,3 +155,23 @@ def test_measured_data_loss_counts_only_changes_after_the_recovery_point(fresh_t
     assert restored_newest == newest_before
     assert production_newest == newest_after
     assert clock.data_loss_seconds == pytest.approx((newest_after - newest_before).total_seconds(), abs=0.001)
+
+
+def test_master_password_reset_reaches_the_database_and_is_an_event(fresh_twin: Twin) -> None:
+    rds = fresh_twin.client("rds")
+    prod = fresh_twin.spec.rds_instance
+    new_password = "Rotated" + "x" * 20
+    started = datetime.now(UTC) - timedelta(seconds=1)
+    rds.modify_db_instance(DBInstanceIdentifier=prod, MasterUserPassword=new_password, ApplyImmediately=True)
+    status = rds.describe_db_instances(DBInstanceIdentifier=prod)["DBInstances"][0]["DBInstanceStatus"]
+    assert status == "resetting-master-credentials"
+    wait_available(fresh_twin, prod)
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(fresh_twin.db_dsn(prod)).close()
+    with psycopg.connect(fresh_twin.db_dsn(prod, password=new_password)) as conn:
+        assert conn.execute("SELECT count(*) FROM accounts_user").fetchone() != (0,)
+    events = rds.describe_events(SourceIdentifier=prod, SourceType="db-instance", StartTime=started)["Events"]
+    resets = [e for e in events if e["Message"].startswith("Reset master credentials")]
+    assert len(resets) == 1, events
+    assert resets[0]["EventCategories"] == ["configuration change"]
+    assert resets[0]["Date"] >= started
