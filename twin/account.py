@@ -16,6 +16,7 @@ from typing import Any
 
 from moto.backends import get_backend
 
+from twin import rdsdata
 from twin.invenio_db import ALEMBIC_HEADS
 
 log = logging.getLogger(__name__)
@@ -357,6 +358,10 @@ def backdate_snapshot(snap: Any, at: datetime) -> None:
     snap.created = stamp
     snap.original_snapshot_create_time = stamp
     snap.status = "available"
+    data = rdsdata.active()
+    if data is not None and not data.lazy_snapshots:
+        # Copied when created through the API: copy it again, lazily, as of its new date.
+        data.drop_snapshot(snap.db_snapshot_identifier)
 
 
 LINEAGE = "5d0c7e5e-7b8a-4c0e-9b8e-1f3d1c2b7a10"

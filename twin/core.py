@@ -26,7 +26,7 @@ from botocore.config import Config
 from psycopg.conninfo import make_conninfo
 
 from recovery.aws.session import drop_account_host_prefix
-from twin import ecsagent, rdsdata, realism, site
+from twin import ecsagent, rdsdata, realism, site, timeline
 from twin.account import ACCOUNT_ID, AccountSeeder, AccountSpec, backend, tfstate_history
 from twin.awsserver import AwsServer, Operation
 from twin.ecsagent import EcsAgent, wait_settled
@@ -224,6 +224,9 @@ class Twin:
                 load(conn, self.dataset, self.spec.files_bucket)
                 conn.execute(SEED_MEMBERS_SQL)
                 conn.execute(SEED_REQUESTS_SQL)
+            # Every copy of the seed logs its changes from then on: snapshots and restores keep time.
+            with psycopg.connect(make_conninfo(pg.superuser_dsn, dbname=SEED_TEMPLATE)) as conn:
+                timeline.install(conn)
             self.timings["database"] = time.perf_counter() - t0
         except BaseException as exc:  # surfaced in start()
             self._pg_error = exc
@@ -343,6 +346,9 @@ class Twin:
             self.agent.stop()
         if self.rds_data is not None:
             self.rds_data.reset()
+        if self.pg is not None:
+            # A master password reset through the API lasts until the account is reseeded.
+            self.pg.ensure_role(self.spec.db_user, self.password)
         with self._lock:
             self.indices.clear()
         moto_api_backend.reset()

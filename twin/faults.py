@@ -619,16 +619,26 @@ def lookup(name: str) -> Fault:
 
 
 # ---- data-plane faults: the database, the bucket, the index ----------------------------------
+# How long ago a data fault happened: beyond the PITR lag (realism.DEFAULT_PITR_LAG), after the
+# newest nightly snapshot (at least 10 minutes old, twin.account).
+FAULT_AGE = timedelta(minutes=5)
+
+
 def _sql(twin: Twin, statement: str | tuple[str, ...]) -> None:
     """Run SQL on the production database as its master user (what an operator's psql does).
 
     Several statements run in one transaction, in order (a RESTRICT key is checked at once).
+    The change is back-dated by FAULT_AGE: a fault is a state production has been in for a while,
+    so a restore to the latest restorable time holds it, as it would on AWS.
     """
     import psycopg
 
+    started = datetime.now(UTC)
     with psycopg.connect(twin.db_dsn(twin.spec.rds_instance)) as conn:
         for one in (statement,) if isinstance(statement, str) else statement:
             conn.execute(one)  # type: ignore[arg-type]
+    if twin.rds_data is not None:
+        twin.rds_data.backdate_changes(twin.spec.rds_instance, started, FAULT_AGE)
 
 
 def _oldest_record_files(twin: Twin, limit: int) -> list[tuple[str, str]]:

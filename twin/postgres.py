@@ -62,6 +62,8 @@ _SERVER_SETTINGS = {
     "full_page_writes": "off",
     "max_connections": "200",
     "password_encryption": "'scram-sha-256'",
+    # Each change's commit time: what a point-in-time restore cuts at (twin.timeline).
+    "track_commit_timestamp": "on",
     "logging_collector": "off",
     "log_min_messages": "warning",
 }

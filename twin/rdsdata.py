@@ -7,13 +7,21 @@ moto's RDS backend is wrapped so that the AWS API calls do the data work a real 
 - CreateDBSnapshot copies the instance's database at that moment (template clone).
 - RestoreDBInstanceFromDBSnapshot creates an instance whose database is the snapshot's copy.
 - RestoreDBInstanceToPointInTime refuses times outside the restorable window and restores
-  the data as of the requested time (the seeded data is append-only, so "as of T" is exact).
+  the data as of the requested time, inserts, updates and deletes alike (`twin.timeline`).
+- ModifyDBInstance with MasterUserPassword shows `resetting-master-credentials`, then the new
+  password authenticates, the old one no longer does, and a "Reset master credentials" event
+  (RDS-EVENT-0016, configuration change) is listed by DescribeEvents.
 - New instances and snapshots pass through `creating` before `available`; DeleteDBInstance
   drops the database and closes the endpoint.
 
-Snapshots seeded with back-dated times are materialised lazily, as of their creation time.
+Time: each database logs its row changes with their commit times (`twin.timeline`); "as of T"
+is a clone with the later changes undone, and before a database's log began, the seed's own
+timestamps (PRUNE_SQL). Snapshots seeded with back-dated times are materialised lazily, as of
+their creation time: from the pristine seed when no logged change precedes them (production's
+sessions are left alone), else from the live instance rewound.
 Limitation: instances share the cluster's login role, so all of them accept the same master
-password (true of restores from one lineage, which is all the plan does).
+password, and a reset through the API changes it for all (true of restores from one lineage
+made after the reset, which is all the plan does).
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from moto.rds.exceptions import RDSClientError
 from moto.rds.models import RDSBackend
 from psycopg.conninfo import make_conninfo
 
+from twin import timeline
 from twin.pgproxy import DatabaseProxy
 from twin.postgres import PostgresServer
 
@@ -102,6 +111,9 @@ class RdsData:
         self.lazy_snapshots = False
         self._timers: list[threading.Timer] = []
         self._lock = threading.RLock()
+        # Per database: when its change log began, and the unchanging template it was copied from.
+        self.log_began: dict[str, datetime] = {}
+        self.bases: dict[str, str] = {}
 
     # ---- instances -------------------------------------------------------------------------
     def attach(self, instance: Any, template: str | None, as_of: datetime | None = None) -> None:
@@ -112,8 +124,7 @@ class RdsData:
             if self.pg.database_exists(name):
                 self.pg.drop_database(name)
             self.pg.create_database(name, owner=self.master_user, template=template)
-            if as_of is not None:
-                self.prune(name, as_of)
+            self.begin_lineage(name, template, as_of)
             proxy = DatabaseProxy("127.0.0.1", self.pg.host, self.pg.port, name)
             port = proxy.start()
             old = self.proxies.pop(ident, None)
@@ -134,10 +145,25 @@ class RdsData:
 
     def prune(self, database: str, as_of: datetime) -> None:
         """Make `database` hold the data as of `as_of` (rows created later never existed)."""
-        with psycopg.connect(self._superuser(database)) as conn, conn.cursor() as cur:
-            t = {"t": as_of.astimezone(UTC).replace(tzinfo=None)}
-            for statement in filter(None, (s.strip() for s in PRUNE_SQL.split(";"))):
-                cur.execute(statement, t)  # type: ignore[arg-type]
+        with psycopg.connect(self._superuser(database)) as conn:
+            _prune(conn, as_of)
+
+    def begin_lineage(self, database: str, template: str | None, as_of: datetime | None) -> None:
+        """`database`, a fresh copy of `template`, as of `as_of` (default: now); its own history starts now.
+
+        Changes committed after `as_of` are undone; before the template's log began, the seed's
+        timestamps take the data back (a template without a log has none: always).
+        """
+        began = self.log_began.get(template or "")
+        with psycopg.connect(self._superuser(database)) as conn:
+            if as_of is not None:
+                timeline.rewind(conn, as_of)
+                if began is None or as_of < began:
+                    _prune(conn, as_of)
+            timeline.forget(conn)
+        self.log_began[database] = datetime.now(UTC)
+        if template is not None and as_of is None:
+            self.bases[database] = self.bases.get(template, template)
 
     def _superuser(self, database: str) -> str:
         return make_conninfo(self.pg.superuser_dsn, dbname=database)
@@ -149,14 +175,47 @@ class RdsData:
         with self._lock:
             if self.pg.database_exists(name):
                 return name
-            source = db_name("rds", snap.database.db_instance_identifier)
             if getattr(snap, "twin_empty", False):
                 self.pg.create_database(name, owner=self.master_user)
                 self._schema_only(name)
             else:
-                self.pg.create_database(name, owner=self.master_user, template=source)
-                self.prune(name, _utc(snap.created))
+                self._copy_as_of(name, db_name("rds", snap.database.db_instance_identifier), _utc(snap.created))
         return name
+
+    def _copy_as_of(self, name: str, live: str, when: datetime) -> None:
+        """Database `name` holding what database `live` held at `when`.
+
+        Before `live`'s log began and with no logged change back-dated to then, its unchanging
+        base (the seed) pruned to `when` is the same data, and copying it leaves the live
+        instance's sessions alone; it also outlives the instance.
+        """
+        base = self.bases.get(live)
+        began = self.log_began.get(live)
+        from_base = base is not None and began is not None and when < began and self.pg.database_exists(base)
+        if from_base and self.pg.database_exists(live):
+            with psycopg.connect(self._superuser(live)) as conn:
+                from_base = not timeline.logged_by(conn, when)
+        self.pg.create_database(name, owner=self.master_user, template=base if from_base else live)
+        self.begin_lineage(name, None if from_base else live, when)
+
+    def backdate_changes(self, ident: str, since: datetime, by: timedelta) -> int:
+        """Changes made to `ident`'s data since `since` happened `by` earlier (a fault's state has lasted)."""
+        with psycopg.connect(self._superuser(db_name("rds", ident))) as conn:
+            return timeline.backdate(conn, since, by)
+
+    def reset_master_password(self, instance: Any, password: str) -> None:
+        """ModifyDBInstance MasterUserPassword: applied asynchronously, then recorded as an event."""
+        instance.status = "resetting-master-credentials"
+
+        def apply() -> None:
+            self.pg.ensure_role(self.master_user, password)
+            instance.status = "available"
+            instance.add_event("DB_INSTANCE_RESET_MASTER_CREDENTIALS")
+
+        timer = threading.Timer(TRANSITION_SECONDS, apply)
+        timer.daemon = True
+        self._timers.append(timer)
+        timer.start()
 
     def _schema_only(self, database: str) -> None:
         with psycopg.connect(self._superuser(database), autocommit=True) as conn:
@@ -164,6 +223,8 @@ class RdsData:
             # As the master user, like Alembic on RDS: the tables must be the master user's to read.
             conn.execute(f'SET ROLE "{self.master_user}"')  # type: ignore[arg-type]
             conn.execute(self.schema_sql)  # type: ignore[arg-type]
+            conn.execute("RESET ROLE")
+            timeline.install(conn)
 
     def drop_snapshot(self, snapshot_id: str) -> None:
         name = db_name("snap", snapshot_id)
@@ -194,11 +255,21 @@ class RdsData:
             self.proxies.pop(ident).stop()
 
 
+def _prune(conn: psycopg.Connection[Any], as_of: datetime) -> None:
+    """PRUNE_SQL in one transaction of `conn`, unlogged: the twin rewriting a copy is no change of its data."""
+    with conn.transaction(), conn.cursor() as cur:
+        timeline.quiet(conn)
+        t = {"t": as_of.astimezone(UTC).replace(tzinfo=None)}
+        for statement in filter(None, (s.strip() for s in PRUNE_SQL.split(";"))):
+            cur.execute(statement, t)  # type: ignore[arg-type]
+
+
 def activate(data: RdsData | None) -> None:
     global _active
     _active = data
     if data is not None:
         _install()
+        _install_master_password_reset()
 
 
 def active() -> RdsData | None:
@@ -295,3 +366,25 @@ def _install() -> None:
     RDSBackend.restore_db_instance_to_point_in_time = restore_db_instance_to_point_in_time  # type: ignore[method-assign]
     RDSBackend.delete_db_instance = delete_db_instance  # type: ignore[method-assign]
     RDSBackend.delete_db_snapshot = delete_db_snapshot  # type: ignore[method-assign]
+
+
+_password_reset_installed = False
+
+
+def _install_master_password_reset() -> None:
+    """Wrap ModifyDBInstance once per process: a new master password reaches the database."""
+    global _password_reset_installed
+    if _password_reset_installed:
+        return
+    _password_reset_installed = True
+    orig_modify = RDSBackend.modify_db_instance
+
+    def modify_db_instance(self: Any, db_instance_identifier: str, db_kwargs: dict[str, Any]) -> Any:
+        password = db_kwargs.get("master_user_password")
+        instance = orig_modify(self, db_instance_identifier, db_kwargs)
+        data = _active
+        if password and data is not None and instance.db_instance_identifier in data.proxies:
+            data.reset_master_password(instance, str(password))
+        return instance
+
+    RDSBackend.modify_db_instance = modify_db_instance  # type: ignore[method-assign]
