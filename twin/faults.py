@@ -682,6 +682,34 @@ def _file_missing(twin: Twin) -> None:
     twin.client("s3").delete_object(Bucket=bucket, Key=key)
 
 
+EXPIRE_AFTER_DAYS = 30
+
+
+def _files_expired_by_lifecycle(twin: Twin) -> None:
+    """A lifecycle rule meant for abandoned uploads was saved without its prefix filter.
+
+    S3 expired every file uploaded more than 30 days ago: in the versioned files bucket each gets a
+    delete marker (the data stays as a noncurrent version, restorable); newer uploads still download.
+    moto stores lifecycle rules but never runs them, so the fault then does what S3 would have done,
+    through the same API (DeleteObjects on the current versions older than the rule's age). The ages
+    are those the twin seeded the bucket with: listing 4,400 keys over HTTP would take seconds.
+    """
+    s3 = twin.client("s3")
+    bucket = twin.spec.files_bucket
+    rule = {
+        "ID": "expire-abandoned-uploads",
+        "Status": "Enabled",
+        "Filter": {"Prefix": ""},  # meant to be "tmp/"
+        "Expiration": {"Days": EXPIRE_AFTER_DAYS},
+    }
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [rule]})
+    cutoff = datetime.now(UTC) - timedelta(days=EXPIRE_AFTER_DAYS)
+    expired = [key for key, _, uploaded in twin.seed_objects() if uploaded is not None and uploaded < cutoff]
+    for start in range(0, len(expired), 1000):
+        batch = [{"Key": key} for key in expired[start : start + 1000]]
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+
+
 def _no_admin_user(twin: Twin) -> None:
     """Nobody holds superuser-access any more: neither through a role nor granted directly."""
     _sql(twin, "DELETE FROM accounts_userrole WHERE role_id IN (SELECT role_id FROM access_actionsroles)")
@@ -791,6 +819,9 @@ DATA_FAULTS: tuple[Fault, ...] = (
         "10 % of the user accounts were deleted (above the minimum, beyond the baseline tolerance)",
         _users_partly_deleted,
         health=("db_users_present", "search_indices_match_database"),
+        # A recovery carries the loss over (the restore matches production at its recovery point, and
+        # the drill's indices are rebuilt from it): only the baseline shows it (plan 5.2).
+        drill=("db_users_present",),
     ),
     Fault(
         "records-partly-deleted",
@@ -798,6 +829,7 @@ DATA_FAULTS: tuple[Fault, ...] = (
         "10 % of the older published records were deleted from the database; the index still lists them",
         _records_partly_deleted,
         health=("db_records_present", "search_index_matches_database", "search_indices_match_database"),
+        drill=("db_records_present",),
     ),
     Fault(
         "index-stale",
@@ -812,6 +844,17 @@ DATA_FAULTS: tuple[Fault, ...] = (
         "an object the database references was deleted from the files bucket",
         _file_missing,
         health=("files_referenced_objects_exist",),
+    ),
+    Fault(
+        "files-expired-by-lifecycle",
+        ("2.2", "5.3"),
+        f"a lifecycle rule saved without its prefix expired every file uploaded more than {EXPIRE_AFTER_DAYS} days "
+        "ago (delete markers in the versioned files bucket); recent uploads still download",
+        _files_expired_by_lifecycle,
+        health=("files_referenced_objects_exist",),
+        # The drill's storage step proves the bucket readable (a recent file downloads) and its
+        # download check samples old files too; the §5.3 check opens only the newest record.
+        drill=("drill_file_downloads_with_checksum",),
     ),
     Fault(
         "no-admin-user",
