@@ -969,8 +969,6 @@ def _snapshot_during_migration(twin: Twin) -> None:
     Before the migration the operator followed plan 2.1.1's best practice and took a manual
     snapshot after the last upload batch; that is the newest snapshot the gate may use.
     """
-    from moto.rds.models import Event
-
     _pitr_lagging(twin, ARCHIVING_STOPPED)  # the reset stopped log archiving: the drill needs a snapshot
     backend = twin.backend("rds")
     nightly = _snapshots(twin, "automated")[0]
@@ -982,10 +980,30 @@ def _snapshot_during_migration(twin: Twin) -> None:
         snapshot_type="manual",
     )
     backdate_snapshot(manual, manual_at)
-    event = Event("DB_INSTANCE_RESET_MASTER_CREDENTIALS", backend.databases[twin.spec.rds_instance])
-    event.date = (taken - timedelta(minutes=7)).astimezone(UTC).replace(tzinfo=None)
-    backend.events.append(event)
+    _credentials_reset_at(twin, taken - timedelta(minutes=7))
     _make_empty(twin, nightly)
+
+
+def _credentials_reset_at(twin: Twin, at: datetime) -> None:
+    """RDS's event for a master password reset (ModifyDBInstance --master-user-password) at `at`.
+
+    moto records no event for the modification and no API back-dates one: the backend's list it is.
+    """
+    from moto.rds.models import Event
+
+    backend = twin.backend("rds")
+    event = Event("DB_INSTANCE_RESET_MASTER_CREDENTIALS", backend.databases[twin.spec.rds_instance])
+    event.date = at.astimezone(UTC).replace(tzinfo=None)
+    backend.events.append(event)
+
+
+def _credentials_reset_before_snapshot(twin: Twin) -> None:
+    """An operator reset the master password 7 minutes before the newest snapshot was taken (plan 7).
+
+    Log archiving kept running, so point-in-time recovery is healthy and the drill restores the
+    latest restorable time; the snapshot a recovery would fall back on is the suspect one.
+    """
+    _credentials_reset_at(twin, _utc(_snapshots(twin)[0].created) - timedelta(minutes=7))
 
 
 def _snapshot_stale(twin: Twin) -> None:
@@ -1049,6 +1067,17 @@ DRILL_FAULTS: tuple[Fault, ...] = (
         _snapshot_during_migration,
         health=("rds_pitr_lag_within_rpo", "rds_snapshot_checklist_passes"),
         drill=("drill_recovery_point_is_newest_snapshot", "drill_rpo_within_objective"),
+    ),
+    Fault(
+        "credentials-reset-before-snapshot",
+        ("2.1.1", "7"),
+        "the master password was reset 7 minutes before the newest snapshot was taken; PITR is healthy, so a "
+        "recovery restores the latest restorable time, but its fallback is the snapshot before",
+        _credentials_reset_before_snapshot,
+        health=("rds_snapshot_checklist_passes",),
+        # Only the §2.1.1 verdict on the newest snapshot fails: the restore, its data and the RPO are
+        # those of a healthy point-in-time recovery.
+        drill=("drill_recovery_point_is_newest_snapshot",),
     ),
     Fault(
         "snapshot-stale",
