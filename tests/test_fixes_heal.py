@@ -149,6 +149,13 @@ BROKEN_FIXES = {
 }
 
 
+# Faults whose root check prints a fix for a neighbouring cause, not theirs: nothing to run (open defects).
+NOT_ITS_FIX = {
+    "files-expired-by-lifecycle": "files_referenced_objects_exist removes the delete markers but not the lifecycle "
+    "rule, which expires the restored objects again on its next daily run; no check reads the rule yet",
+}
+
+
 def _why_not_a_command(name: str) -> str:
     """Before running anything: the fix its root check would print with the default settings, judged by the
     same parser; the run below judges the fix as actually printed."""
@@ -170,7 +177,7 @@ def _params() -> list[object]:
         if fault.name in TWIN_GAPS or fault.name in BROKEN_FIXES:
             reason = TWIN_GAPS.get(fault.name) or BROKEN_FIXES[fault.name]
             out.append(pytest.param(fault.name, marks=pytest.mark.xfail(reason=reason, strict=True)))
-        elif why := _why_not_a_command(fault.name):
+        elif why := NOT_ITS_FIX.get(fault.name) or _why_not_a_command(fault.name):
             out.append(pytest.param(fault.name, marks=pytest.mark.skip(reason=why)))
         else:
             out.append(fault.name)

@@ -692,6 +692,34 @@ def _file_missing(twin: Twin) -> None:
     twin.client("s3").delete_object(Bucket=bucket, Key=key)
 
 
+EXPIRE_AFTER_DAYS = 30
+
+
+def _files_expired_by_lifecycle(twin: Twin) -> None:
+    """A lifecycle rule meant for abandoned uploads was saved without its prefix filter.
+
+    S3 expired every file uploaded more than 30 days ago: in the versioned files bucket each gets a
+    delete marker (the data stays as a noncurrent version, restorable); newer uploads still download.
+    moto stores lifecycle rules but never runs them, so the fault then does what S3 would have done,
+    through the same API (DeleteObjects on the current versions older than the rule's age). The ages
+    are those the twin seeded the bucket with: listing 4,400 keys over HTTP would take seconds.
+    """
+    s3 = twin.client("s3")
+    bucket = twin.spec.files_bucket
+    rule = {
+        "ID": "expire-abandoned-uploads",
+        "Status": "Enabled",
+        "Filter": {"Prefix": ""},  # meant to be "tmp/"
+        "Expiration": {"Days": EXPIRE_AFTER_DAYS},
+    }
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [rule]})
+    cutoff = datetime.now(UTC) - timedelta(days=EXPIRE_AFTER_DAYS)
+    expired = [key for key, _, uploaded in twin.seed_objects() if uploaded is not None and uploaded < cutoff]
+    for start in range(0, len(expired), 1000):
+        batch = [{"Key": key} for key in expired[start : start + 1000]]
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+
+
 def _no_admin_user(twin: Twin) -> None:
     """Nobody holds superuser-access any more: neither through a role nor granted directly."""
     _sql(twin, "DELETE FROM accounts_userrole WHERE role_id IN (SELECT role_id FROM access_actionsroles)")
@@ -801,6 +829,9 @@ DATA_FAULTS: tuple[Fault, ...] = (
         "10 % of the user accounts were deleted (above the minimum, beyond the baseline tolerance)",
         _users_partly_deleted,
         health=("db_users_present", "search_indices_match_database"),
+        # A recovery carries the loss over (the restore matches production at its recovery point, and
+        # the drill's indices are rebuilt from it): only the baseline shows it (plan 5.2).
+        drill=("db_users_present",),
     ),
     Fault(
         "records-partly-deleted",
@@ -808,6 +839,7 @@ DATA_FAULTS: tuple[Fault, ...] = (
         "10 % of the older published records were deleted from the database; the index still lists them",
         _records_partly_deleted,
         health=("db_records_present", "search_index_matches_database", "search_indices_match_database"),
+        drill=("db_records_present",),
     ),
     Fault(
         "index-stale",
@@ -822,6 +854,17 @@ DATA_FAULTS: tuple[Fault, ...] = (
         "an object the database references was deleted from the files bucket",
         _file_missing,
         health=("files_referenced_objects_exist",),
+    ),
+    Fault(
+        "files-expired-by-lifecycle",
+        ("2.2", "5.3"),
+        f"a lifecycle rule saved without its prefix expired every file uploaded more than {EXPIRE_AFTER_DAYS} days "
+        "ago (delete markers in the versioned files bucket); recent uploads still download",
+        _files_expired_by_lifecycle,
+        health=("files_referenced_objects_exist",),
+        # The drill's storage step proves the bucket readable (a recent file downloads) and its
+        # download check samples old files too; the §5.3 check opens only the newest record.
+        drill=("drill_file_downloads_with_checksum",),
     ),
     Fault(
         "no-admin-user",
@@ -936,8 +979,6 @@ def _snapshot_during_migration(twin: Twin) -> None:
     Before the migration the operator followed plan 2.1.1's best practice and took a manual
     snapshot after the last upload batch; that is the newest snapshot the gate may use.
     """
-    from moto.rds.models import Event
-
     _pitr_lagging(twin, ARCHIVING_STOPPED)  # the reset stopped log archiving: the drill needs a snapshot
     backend = twin.backend("rds")
     nightly = _snapshots(twin, "automated")[0]
@@ -949,10 +990,30 @@ def _snapshot_during_migration(twin: Twin) -> None:
         snapshot_type="manual",
     )
     backdate_snapshot(manual, manual_at)
-    event = Event("DB_INSTANCE_RESET_MASTER_CREDENTIALS", backend.databases[twin.spec.rds_instance])
-    event.date = (taken - timedelta(minutes=7)).astimezone(UTC).replace(tzinfo=None)
-    backend.events.append(event)
+    _credentials_reset_at(twin, taken - timedelta(minutes=7))
     _make_empty(twin, nightly)
+
+
+def _credentials_reset_at(twin: Twin, at: datetime) -> None:
+    """RDS's event for a master password reset (ModifyDBInstance --master-user-password) at `at`.
+
+    moto records no event for the modification and no API back-dates one: the backend's list it is.
+    """
+    from moto.rds.models import Event
+
+    backend = twin.backend("rds")
+    event = Event("DB_INSTANCE_RESET_MASTER_CREDENTIALS", backend.databases[twin.spec.rds_instance])
+    event.date = at.astimezone(UTC).replace(tzinfo=None)
+    backend.events.append(event)
+
+
+def _credentials_reset_before_snapshot(twin: Twin) -> None:
+    """An operator reset the master password 7 minutes before the newest snapshot was taken (plan 7).
+
+    Log archiving kept running, so point-in-time recovery is healthy and the drill restores the
+    latest restorable time; the snapshot a recovery would fall back on is the suspect one.
+    """
+    _credentials_reset_at(twin, _utc(_snapshots(twin)[0].created) - timedelta(minutes=7))
 
 
 def _snapshot_stale(twin: Twin) -> None:
@@ -1016,6 +1077,17 @@ DRILL_FAULTS: tuple[Fault, ...] = (
         _snapshot_during_migration,
         health=("rds_pitr_lag_within_rpo", "rds_snapshot_checklist_passes"),
         drill=("drill_recovery_point_is_newest_snapshot", "drill_rpo_within_objective"),
+    ),
+    Fault(
+        "credentials-reset-before-snapshot",
+        ("2.1.1", "7"),
+        "the master password was reset 7 minutes before the newest snapshot was taken; PITR is healthy, so a "
+        "recovery restores the latest restorable time, but its fallback is the snapshot before",
+        _credentials_reset_before_snapshot,
+        health=("rds_snapshot_checklist_passes",),
+        # Only the §2.1.1 verdict on the newest snapshot fails: the restore, its data and the RPO are
+        # those of a healthy point-in-time recovery.
+        drill=("drill_recovery_point_is_newest_snapshot",),
     ),
     Fault(
         "snapshot-stale",

@@ -143,7 +143,10 @@ def gate_table(rows: list[dict[str, Any]]) -> str:
     severity="high",
     modes=DRILL,
     remediation="give the drill tasks' role s3:GetObject on {files_bucket}, or clone the bucket "
-    "(TURATH_DRILL_STORAGE=clone) and set S3_BUCKET_NAME (plan 4 step 3)",
+    "(TURATH_DRILL_STORAGE=clone) and set S3_BUCKET_NAME (plan 4 step 3); for a file answering 404 look for "
+    "delete markers and the lifecycle rules that expire objects: aws s3api list-object-versions --bucket "
+    "{files_bucket} --query 'DeleteMarkers[?IsLatest].Key'; aws s3api get-bucket-lifecycle-configuration "
+    "--bucket {files_bucket}",
 )
 def test_drill_file_downloads_with_checksum(storage_connected: DrillState, drill: DrillContext) -> None:
     """Files listed by restored records download through the drill site with the DB's MD5."""
@@ -153,9 +156,16 @@ def test_drill_file_downloads_with_checksum(storage_connected: DrillState, drill
         "the storage step sampled no file: the restored DB lists no published record with files, so no "
         "download could be proven (plan 6.2: an empty restore, see drill_restored_db_has_users_and_records)"
     )
-    assert not bad, "files do not download intact: " + "; ".join(
-        f"{s['recid']}/{s['key']}: HTTP {s.get('status')}, md5 {s.get('md5')} vs DB {s.get('expected')}" for s in bad
-    )
+    assert not bad, "files do not download intact: " + "; ".join(_download_failure(s) for s in bad)
+
+
+def _download_failure(sample: dict[str, Any]) -> str:
+    line = f"{sample['recid']}/{sample['key']}: HTTP {sample.get('status')}, md5 {sample.get('md5')} vs DB "
+    line += str(sample.get("expected"))
+    if sample.get("status") == 404:
+        # The storage step read other files: the bucket is reachable, this object is not in it.
+        line += f" ({sample.get('uri')} is missing: a delete marker, a lifecycle rule or a lost upload, plan 2.2)"
+    return line
 
 
 @check(
