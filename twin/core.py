@@ -131,9 +131,18 @@ class Twin:
     indices with a Celery-like worker. `data=False` is the control plane alone (fast tests).
     """
 
-    def __init__(self, spec: AccountSpec, port: int = 0, faults: tuple[str, ...] = (), data: bool = True) -> None:
+    def __init__(
+        self,
+        spec: AccountSpec,
+        port: int = 0,
+        faults: tuple[str, ...] = (),
+        data: bool = True,
+        profiles: tuple[str, ...] = (),
+    ) -> None:
         self.spec = spec
         self.faults = faults
+        self.profiles = profiles  # production shapes (twin/profiles.py), applied again after each reset
+        self.active_profiles: tuple[str, ...] = ()
         self.data = data
         self.server = AwsServer(port)
         self.password = generate_password()
@@ -193,6 +202,7 @@ class Twin:
         self.seed()
         if self.data:
             self._start_background()
+        self.apply_profiles(self.profiles)
         self.apply_faults(self.faults)
         self._refresh_info()
         self.timings["start"] = time.perf_counter() - t0
@@ -334,7 +344,11 @@ class Twin:
             self.indices.clear()
         moto_api_backend.reset()
         self.server.recorder.clear()
+        if self.agent is not None:
+            self.agent.connections.clear()
+        self.active_profiles = ()
         self.seed()
+        self.apply_profiles(self.profiles)
         self._refresh_info()
 
     # ---- helpers ---------------------------------------------------------------------------
@@ -491,6 +505,17 @@ class Twin:
                 body = {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}, "ResponseMetadata": {}}
                 return _Http(403), body
         return None
+
+    def apply_profiles(self, names: tuple[str, ...]) -> None:
+        """Reshape the healthy account as a production account of that shape (twin/profiles.py)."""
+        from twin.profiles import PROFILES, ordered
+
+        self.active_profiles = ordered((*self.active_profiles, *names))
+        for name in ordered(names):
+            PROFILES[name].apply(self)
+            log.info("twin profile applied: %s", name)
+        if names and self.agent is not None:
+            wait_settled(self.agent)
 
     def apply_faults(self, names: tuple[str, ...]) -> None:
         """Inject catalogued faults (twin/faults.py) through the surfaces a real failure shows in."""

@@ -264,6 +264,13 @@ class _Arns:
             return [p.get("resourceArn", "*")]
         return None
 
+    def _secretsmanager(self, op: str, p: dict[str, Any]) -> list[str] | None:
+        # A bare name stands for the secret's ARN (which AWS completes with six random characters).
+        secret = p.get("SecretId")
+        if secret:
+            return [secret if secret.startswith("arn:") else self.arn(f"secret:{secret}")]
+        return None
+
     def _ssm(self, op: str, p: dict[str, Any]) -> list[str] | None:
         name = p.get("Name") or (p.get("ResourceId") if op == "AddTagsToResource" else None)
         if name and not op.startswith("Describe"):
