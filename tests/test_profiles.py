@@ -8,17 +8,18 @@ them by reference. The rest runs in process.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from fixtures.target import twin_profiles
 from recovery.drill.steps import provision
-from tests.conftest import ROOT, SuiteRun, clean_env, twin_env
+from recovery.settings import load_settings
+from tests.conftest import SuiteRun, clean_env, twin_env
 from tests.test_drill_fault_matrix import run_drill
 from twin import secretstore
+from twin.__main__ import main as twin_main
 from twin.core import Twin
 from twin.faults import CATALOG, deploy, register_container_revision
 from twin.profiles import PROFILES
@@ -33,22 +34,24 @@ def _container(twin: Twin, service: str) -> dict[str, Any]:
     return dict(td["containerDefinitions"][0])
 
 
-def test_unknown_profile_is_one_configuration_line(run_suite: Callable[..., SuiteRun]) -> None:
+def test_unknown_profile_is_one_configuration_line(
+    run_suite: Callable[..., SuiteRun], capsys: pytest.CaptureFixture[str]
+) -> None:
     run = run_suite("-m", "health", "--twin-profile", "kms,nope", env=clean_env())
     assert run.returncode == 4, run.stdout + run.stderr
     lines = [line for line in run.stderr.splitlines() if "nope" in line]
     assert len(lines) == 1, run.stderr
     assert "--twin-profile" in lines[0], run.stderr
     assert "secrets-manager" in lines[0], run.stderr  # the known names are listed
-    run = run_suite("-m", "health", env={**clean_env(), "TURATH_TWIN_PROFILE": "ssm"})
-    assert run.returncode == 4, run.stderr
-    assert "TURATH_TWIN_PROFILE: unknown profile(s) ssm" in run.stderr, run.stderr
-    proc = subprocess.run(
-        [sys.executable, "-m", "twin", "--profile", "nope"], cwd=ROOT, capture_output=True, text=True, check=False
-    )
-    assert proc.returncode == 4, proc.stderr
-    assert proc.stderr.count("\n") == 1, proc.stderr
-    assert "--profile" in proc.stderr, proc.stderr
+    # The same rule for the environment setting and for `python -m twin --profile`, before anything starts.
+    settings = load_settings(environ={"TURATH_TWIN_PROFILE": "kms, ssm"}, dotenv_path=None)
+    with pytest.raises(pytest.UsageError, match=r"^TURATH_TWIN_PROFILE: unknown profile\(s\) ssm; known: "):
+        twin_profiles([], settings)
+    assert twin_profiles(["capacity-providers", "kms"], settings) == ("capacity-providers", "kms")
+    assert twin_main(["--profile", "kms", "--profile", "nope"]) == 4
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "--profile" in err, err
 
 
 def test_health_passes_on_every_profile_from_the_command_line(run_suite: Callable[..., SuiteRun]) -> None:
