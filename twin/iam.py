@@ -160,7 +160,31 @@ def accesses(
             out.append(Access(tag_action, resources[0]))
     for role in _roles(service, operation, params):
         out.append(Access("iam:PassRole", role))
+    out += [Access(a, key) for key in _restore_keys(service, operation, params, region) for a in _KEY_ACTIONS]
     return tuple(out)
+
+
+# A restore of an instance encrypted with a customer-managed key: RDS creates a grant on the key
+# for the new instance, on the caller's behalf (kms:ViaService rds), after describing it.
+_KEY_ACTIONS = ("kms:DescribeKey", "kms:CreateGrant")
+
+
+def _restore_keys(service: str, operation: str, params: dict[str, Any], region: str) -> list[str]:
+    """The customer-managed key a restore encrypts with (the snapshot's, or the source instance's)."""
+    if service != "rds" or not operation.startswith("RestoreDBInstance"):
+        return []
+    from twin.account import backend
+
+    rds, kms = backend("rds", region), backend("kms", region)
+    source: Any = None
+    if operation == "RestoreDBInstanceFromDBSnapshot":  # automated snapshot ids start "rds:" themselves
+        snapshot = str(params.get("DBSnapshotIdentifier", ""))
+        source = rds.database_snapshots.get(snapshot.split(":snapshot:", 1)[-1])
+    else:
+        source = rds.databases.get(str(params.get("SourceDBInstanceIdentifier", "")).rsplit(":", 1)[-1])
+    key = str(getattr(source, "kms_key_id", "") or "")
+    found = kms.keys.get(key.rsplit("/", 1)[-1]) if key else None
+    return [found.arn] if found is not None and found.key_manager == "CUSTOMER" else []
 
 
 def _members(params: dict[str, Any], name: str) -> list[str]:
