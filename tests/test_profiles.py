@@ -82,6 +82,7 @@ def test_drill_passes_on_every_profile_and_its_tasks_never_reach_production(
     run = run_drill(run_suite, fresh_twin)
     assert run.returncode == 0, run.stdout[-4000:]
     assert run.results["drill"]["leftovers"] == []
+    assert fresh_twin.password not in run.all_text()
     assert fresh_twin.agent is not None
     drill_tasks = [(td, db) for td, db in fresh_twin.agent.connections if "-drill-" in td]
     assert drill_tasks, "no drill task started: the test proves nothing"
