@@ -72,8 +72,8 @@ def read(value_from: str, region: str) -> str:
 def resolve(container: Mapping[str, Any], region: str) -> dict[str, str]:
     """The container's environment as its process sees it: `environment`, then `secrets` read.
 
-    A name in both is refused by ECS at registration; should one slip through, the secret is
-    applied last and wins, the reading that would send a drill's task to production's database.
+    A name in both: the secret is applied last and wins, the pessimistic reading (it is the one
+    that would send a drill's task to production's database).
     """
     env = {e["name"]: e.get("value", "") for e in container.get("environment") or []}
     for s in container.get("secrets") or []:

@@ -31,3 +31,22 @@ def test_password_mismatch_through_a_secret_stops_the_restore(fresh_twin: Twin, 
     assert "Password authentication failed" in str(info.value.symptom), info.value
     assert fresh_twin.password not in str(info.value)
     assert scan(ctx.client, "invenio", ctx.drill_id).found == []
+
+
+@pytest.mark.parametrize("where", ["environment", "secrets"])
+def test_a_full_database_uri_stops_the_redeploy(where: str) -> None:
+    """The drill rewires RDS_DB_*; a URI naming production's host must not reach a drill task, from anywhere."""
+    from recovery.drill.steps import redeploy
+
+    entry = (
+        {"name": redeploy.URI, "value": "postgresql+psycopg2://u:p@prod:5432/invenio"}
+        if where == "environment"
+        else {"name": redeploy.URI, "valueFrom": "arn:aws:ssm:eu-central-1:123456789012:parameter/invenio/uri"}
+    )
+    td = {"taskDefinitionArn": "arn:aws:ecs:eu-central-1:1:task-definition/x:3", "containerDefinitions": []}
+    td["containerDefinitions"] = [{"name": "app", where: [entry]}]
+    with pytest.raises(StepFailed) as info:
+        redeploy._refuse_database_uri(td, "app", redeploy.NAME)
+    assert info.value.plan_section == "2.5"
+    assert "p@prod" not in str(info.value)
+    redeploy._refuse_database_uri(td, "sidecar", redeploy.NAME)  # another container's settings are not the app's

@@ -80,8 +80,8 @@ def clone_spec(
     """RegisterTaskDefinition parameters: `td` under `family`, app container settings changed.
 
     A changed setting the container received through `secrets` leaves `secrets` for
-    `environment`: a reference kept beside it would deliver production's value (ECS also refuses
-    a name in both). Except the names in `keep_references`, whose reference stays and whose
+    `environment`: a reference kept beside it could deliver production's value instead. Except
+    the names in `keep_references`, whose reference stays and whose
     change is dropped: the value it delivers is the one the change carries (see redeploy).
     """
     spec: dict[str, Any] = {"family": family}
