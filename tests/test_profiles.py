@@ -105,6 +105,10 @@ def test_db_setting_faults_apply_to_the_reference_and_fail_their_checks(
     run = run_suite("-m", "health", env=twin_env(fresh_twin))
     assert run.failing() == set(CATALOG[fault].health), run.stdout[-4000:]
     assert fresh_twin.password not in run.all_text()
+    # The message says where the bad value comes from: the reference to fix, not an environment entry.
+    messages = " ".join(c["message"] for c in run.results["checks"] if c["outcome"] == "failed")
+    service = "secretsmanager" if profile == "secrets-manager" else "ssm"
+    assert f"from arn:aws:{service}:" in messages, messages
 
 
 def test_clone_for_the_restored_db_takes_the_host_out_of_production_secret(fresh_twin: Twin) -> None:

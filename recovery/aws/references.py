@@ -6,7 +6,7 @@ task starts. `valueFrom` is a Secrets Manager secret ARN, optionally followed by
 `:json-key:version-stage:version-id` (each part may be empty), or an SSM parameter ARN or name
 (ECS documentation, "Pass sensitive data to an Amazon ECS container"). The suite reads the same
 references the tasks read (secretsmanager:GetSecretValue, ssm:GetParameter WithDecryption) and
-keeps every value it reads in the redaction registry: values are compared, never shown.
+registers every secret value it reads for redaction: values are compared, never shown.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from recovery.redaction import is_sensitive_key
 from recovery.secrets import register
 
 # The parts of a Secrets Manager secret ARN (arn:aws:secretsmanager:region:account:secret:name-AbCdEf).
@@ -76,9 +77,8 @@ def read(client: Callable[[str], Any], value_from: str) -> str:
             params["VersionStage"] = ref.version_stage
         value = str(client("secretsmanager").get_secret_value(**params).get("SecretString", ""))
         if ref.json_key:
-            register(value)
+            register(value)  # the whole secret (password among its keys) must not leak either
             value = str(json.loads(value)[ref.json_key])
-    register(value)
     return value
 
 
@@ -100,6 +100,10 @@ def container_values(
             found.references[name] = value_from
             try:
                 found.values[name] = read(client, value_from)
+                if is_sensitive_key(name):
+                    # Masked wherever evidence is written. A host is no secret, even when delivered
+                    # like one: masking it would blind the messages that compare it.
+                    register(found.values[name])
             except ClientError as exc:
                 found.unreadable[name] = f"{exc.response.get('Error', {}).get('Code', 'error')} reading {value_from}"
             except (KeyError, ValueError):
