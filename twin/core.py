@@ -510,11 +510,13 @@ class Twin:
         """Reshape the healthy account as a production account of that shape (twin/profiles.py)."""
         from twin.profiles import PROFILES, ordered
 
+        new = [n for n in ordered(names) if n not in self.active_profiles]  # a shape is taken once
+        # All selected first: a profile's shape may depend on the others (secrets + SSM split the settings).
         self.active_profiles = ordered((*self.active_profiles, *names))
-        for name in ordered(names):
+        for name in new:
             PROFILES[name].apply(self)
             log.info("twin profile applied: %s", name)
-        if names and self.agent is not None:
+        if new and self.agent is not None:
             wait_settled(self.agent)
 
     def apply_faults(self, names: tuple[str, ...]) -> None:
