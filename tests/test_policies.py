@@ -170,8 +170,9 @@ def health_env(twin: Twin) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_health_calls_exactly_what_health_json_grants(run_suite: Callable[..., SuiteRun], fresh_twin: Twin) -> None:
-    # Shaped so that every grant is used: settings delivered through Secrets Manager and SSM.
-    fresh_twin.apply_profiles(("secrets-manager", "ssm-parameters"))
+    # Shaped so that every grant is used: settings delivered through Secrets Manager and SSM,
+    # encrypted with a customer-managed key (read through the services, kms:ViaService).
+    fresh_twin.apply_profiles(("secrets-manager", "ssm-parameters", "kms"))
     run = run_suite("-m", "health", "-n", "2", env=health_env(fresh_twin))
     assert run.returncode == 0, run.stdout[-3000:]
     ops = _suite_ops(fresh_twin, "turath-health")

@@ -161,7 +161,37 @@ def accesses(
     for role in _roles(service, operation, params):
         out.append(Access("iam:PassRole", role))
     out += [Access(a, key) for key in _restore_keys(service, operation, params, region) for a in _KEY_ACTIONS]
+    out += [Access("kms:Decrypt", key) for key in _decrypt_keys(service, operation, params, region)]
     return tuple(out)
+
+
+def _customer_key(key: str, region: str) -> list[str]:
+    """[ARN] of `key` (id, ARN or alias) when it is a customer-managed key; AWS-managed keys need no grant."""
+    from twin.account import backend
+
+    kms = backend("kms", region)
+    if not key:
+        return []
+    try:
+        found = kms.keys.get(kms.get_key_id(key))  # an id or key ARN; aliases of AWS-managed keys are not stored
+    except Exception:
+        return []
+    return [found.arn] if found is not None and found.key_manager == "CUSTOMER" else []
+
+
+def _decrypt_keys(service: str, operation: str, params: dict[str, Any], region: str) -> list[str]:
+    """The customer-managed key a read of a secret value decrypts with, on the caller's behalf (kms:ViaService)."""
+    from twin.account import backend
+
+    if service == "secretsmanager" and operation == "GetSecretValue":
+        secret = backend("secretsmanager", region).secrets.get(str(params.get("SecretId", "")))
+        return _customer_key(str(getattr(secret, "kms_key_id", "") or ""), region)
+    if service == "ssm" and operation == "GetParameter" and params.get("WithDecryption"):
+        name = str(params.get("Name", ""))
+        param = backend("ssm", region).get_parameter(name.split(":parameter", 1)[-1] if ":parameter/" in name else name)
+        if param is not None and param.parameter_type == "SecureString":
+            return _customer_key(str(param.keyid or ""), region)
+    return []
 
 
 # A restore of an instance encrypted with a customer-managed key: RDS creates a grant on the key
@@ -175,16 +205,14 @@ def _restore_keys(service: str, operation: str, params: dict[str, Any], region: 
         return []
     from twin.account import backend
 
-    rds, kms = backend("rds", region), backend("kms", region)
+    rds = backend("rds", region)
     source: Any = None
     if operation == "RestoreDBInstanceFromDBSnapshot":  # automated snapshot ids start "rds:" themselves
         snapshot = str(params.get("DBSnapshotIdentifier", ""))
         source = rds.database_snapshots.get(snapshot.split(":snapshot:", 1)[-1])
     else:
         source = rds.databases.get(str(params.get("SourceDBInstanceIdentifier", "")).rsplit(":", 1)[-1])
-    key = str(getattr(source, "kms_key_id", "") or "")
-    found = kms.keys.get(key.rsplit("/", 1)[-1]) if key else None
-    return [found.arn] if found is not None and found.key_manager == "CUSTOMER" else []
+    return _customer_key(str(getattr(source, "kms_key_id", "") or ""), region)
 
 
 def _members(params: dict[str, Any], name: str) -> list[str]:

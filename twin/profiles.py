@@ -154,6 +154,19 @@ def _kms(twin: Twin) -> None:
     for snap in backend.database_snapshots.values():
         if snap.database.db_instance_identifier == s.rds_instance:
             snap.kms_key_id = key
+    # Settings delivered by reference are encrypted with it too (with secrets-manager / ssm-parameters).
+    for secret in twin.backend("secretsmanager").secrets.values():
+        if secret.name.startswith(f"{_prefix(twin)}/"):
+            twin.client("secretsmanager").update_secret(SecretId=secret.arn, KmsKeyId=key)
+    ssm = twin.client("ssm")
+    for page in ssm.get_paginator("get_parameters_by_path").paginate(
+        Path=f"/{_prefix(twin)}/", Recursive=True, WithDecryption=True
+    ):
+        for param in page["Parameters"]:
+            if param["Type"] == "SecureString":
+                ssm.put_parameter(
+                    Name=param["Name"], Value=param["Value"], Type="SecureString", KeyId=key, Overwrite=True
+                )
     for bucket in (s.files_bucket, s.backup_bucket):
         s3.put_bucket_encryption(
             Bucket=bucket,
