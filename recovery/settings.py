@@ -192,6 +192,12 @@ class Settings:
     reports_dir: Path = setting("TURATH_REPORTS_DIR", "reports", "where evidence is written", Path)
     drill_prefix: str = setting("TURATH_DRILL_PREFIX", "invenio", "prefix of drill-created resource names", str)
     twin_size: int = setting("TURATH_TWIN_SIZE", "2000", "records seeded in the twin", int, minimum=10)
+    twin_profiles: tuple[str, ...] = setting(
+        "TURATH_TWIN_PROFILE",
+        "",
+        "production shapes of the twin, comma-separated (python -m twin --list-profiles)",
+        CSV,
+    )
     provisioner: str = setting(
         "TURATH_PROVISIONER", "ecs-clone", "drill step 1: ecs-clone (API only) or terraform", str
     )

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from parliament import analyze_policy_string
 
-from recovery.errors import PermissionMissing
+from recovery.drill.context import DrillContext
+from recovery.errors import PermissionMissing, StepFailed
 from recovery.policies import DRILL, HEALTH, MODES, OPTIONAL, POLICY_DIR, TOOLS, Policy, load, matches, policy_file_for
 from tests.conftest import ROOT, SuiteRun, twin_env
 from twin.awsserver import Operation
@@ -169,6 +170,9 @@ def health_env(twin: Twin) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_health_calls_exactly_what_health_json_grants(run_suite: Callable[..., SuiteRun], fresh_twin: Twin) -> None:
+    # Shaped so that every grant is used: settings delivered through Secrets Manager and SSM,
+    # encrypted with a customer-managed key (read through the services, kms:ViaService).
+    fresh_twin.apply_profiles(("secrets-manager", "ssm-parameters", "kms"))
     run = run_suite("-m", "health", "-n", "2", env=health_env(fresh_twin))
     assert run.returncode == 0, run.stdout[-3000:]
     ops = _suite_ops(fresh_twin, "turath-health")
@@ -257,29 +261,36 @@ def revoke(fresh_twin: Twin, monkeypatch: pytest.MonkeyPatch) -> Callable[[str, 
     return take
 
 
-def test_missing_drill_action_fails_its_step_with_the_line(
-    fresh_twin: Twin, tmp_path: Path, revoke: Callable[[str, str], AbstractContextManager[None]]
-) -> None:
+def _drill_without(
+    twin: Twin, tmp_path: Path, revoke: Callable[[str, str], AbstractContextManager[None]], file: str, action: str
+) -> tuple[DrillContext, pytest.ExceptionInfo[StepFailed]]:
+    """(drill context, StepFailed) of an in-process drill whose principal lacks `action` from `file`."""
     from recovery.aws.session import Aws, StaticCredentials
     from recovery.drill import engine
     from recovery.drill.context import DrillOptions
-    from recovery.errors import StepFailed
     from recovery.settings import load_settings
 
-    assert fresh_twin.info is not None
-    assert fresh_twin.server.recorder.enforcer is not None
+    assert twin.info is not None
+    assert twin.server.recorder.enforcer is not None
     cli = {
-        "endpoint_url": fresh_twin.info.endpoint_url,
+        "endpoint_url": twin.info.endpoint_url,
         "target": "aws",
         "reports_dir": str(tmp_path),
-        "drill_allowed_accounts": fresh_twin.info.account_id,
+        "drill_allowed_accounts": twin.info.account_id,
     }
     settings = load_settings(cli=cli, environ={}, dotenv_path=None)
-    aws = Aws(settings, StaticCredentials(fresh_twin.info.access_key, fresh_twin.info.secret_key))
-    with revoke(DRILL, "ecs:CreateCluster"):
+    aws = Aws(settings, StaticCredentials(twin.info.access_key, twin.info.secret_key))
+    with revoke(file, action):
         ctx = engine.begin(settings, aws, DrillOptions.from_settings(settings, drill_poll_seconds=0.5))
         with pytest.raises(StepFailed) as info:
             engine.run_drill(ctx)
+    return ctx, info
+
+
+def test_missing_drill_action_fails_its_step_with_the_line(
+    fresh_twin: Twin, tmp_path: Path, revoke: Callable[[str, str], AbstractContextManager[None]]
+) -> None:
+    ctx, info = _drill_without(fresh_twin, tmp_path, revoke, DRILL, "ecs:CreateCluster")
     assert info.value.step == "provision"
     assert isinstance(info.value.__cause__, PermissionMissing)
     cause = info.value.__cause__
@@ -291,6 +302,22 @@ def test_missing_drill_action_fails_its_step_with_the_line(
         "arn:aws:iam::123456789012:user/turath-drill; add it to policies/drill.json"
     )
     assert str(cause) in str(info.value)
+
+
+def test_restore_with_a_customer_key_needs_drill_kms_json(
+    fresh_twin: Twin, tmp_path: Path, revoke: Callable[[str, str], AbstractContextManager[None]]
+) -> None:
+    """On the kms shape the restore has RDS create a grant on production's key: without it, the restore stops."""
+    from recovery.drill.scan import scan
+
+    fresh_twin.apply_profiles(("kms",))
+    ctx, info = _drill_without(fresh_twin, tmp_path, revoke, "drill-kms.json", "kms:CreateGrant")
+    assert info.value.step == "restore"
+    cause = info.value.__cause__
+    assert isinstance(cause, PermissionMissing), info.value
+    assert cause.action == "kms:CreateGrant"
+    assert cause.resource.startswith("arn:aws:kms:eu-central-1:123456789012:key/"), cause.resource
+    assert scan(ctx.client, "invenio", ctx.drill_id).found == [], "the failed drill left resources behind"
 
 
 def test_bare_403_of_a_head_request_still_names_the_action(

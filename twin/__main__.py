@@ -1,7 +1,7 @@
 """`python -m twin`: serve the twin until interrupted and print how to point the suite at it.
 
-    python -m twin [--fault NAME ...] [--port 5000] [--region eu-central-1] [--records 2000]
-                   [--exports-file PATH] [--list-faults]
+    python -m twin [--fault NAME ...] [--profile NAME ...] [--port 5000] [--region eu-central-1]
+                   [--records 2000] [--exports-file PATH] [--list-faults] [--list-profiles]
 
 The printed `export` lines (also written to `--exports-file PATH`, to `source` in another shell
 while the twin keeps running) point `pytest -m health --target aws`, `python -m recovery` and
@@ -22,6 +22,7 @@ from typing import NoReturn
 
 from recovery.errors import EXIT_CONFIG, EXIT_OK, ConfigError
 from recovery.settings import load_settings
+from twin import profiles
 from twin.account import AccountSpec
 from twin.core import Twin
 from twin.faults import CATALOG
@@ -37,6 +38,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = _Parser(prog="python -m twin", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--fault", action="append", default=[], metavar="NAME", help="inject a catalogued fault")
     parser.add_argument("--list-faults", action="store_true", help="list the fault catalog and exit")
+    parser.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a production shape (repeatable, or comma-separated)",
+    )
+    parser.add_argument("--list-profiles", action="store_true", help="list the production shapes and exit")
     parser.add_argument("--port", type=int, default=0, help="port of the AWS endpoint (default: a free one)")
     parser.add_argument("--region", default="eu-central-1", help="AWS region of the twin's account")
     parser.add_argument("--records", default="2000", help="records seeded in the database (at least 10)")
@@ -54,9 +63,16 @@ def validate(args: argparse.Namespace) -> AccountSpec:
     unknown = [f for f in args.fault if f not in CATALOG]
     if unknown:
         raise ConfigError("--fault", f"unknown fault(s) {', '.join(unknown)}; see python -m twin --list-faults")
+    bad = profiles.unknown(selected_profiles(args))
+    if bad:
+        raise ConfigError("--profile", f"unknown profile(s) {', '.join(bad)}; see python -m twin --list-profiles")
     if not 0 <= args.port <= 65535:
         raise ConfigError("--port", f"expected 0-65535, got {args.port}")
     return AccountSpec(region=settings.region, records=settings.twin_size)
+
+
+def selected_profiles(args: argparse.Namespace) -> tuple[str, ...]:
+    return tuple(p.strip() for arg in args.profile for p in arg.split(",") if p.strip())
 
 
 def export_lines(env_lines: list[str], secret_file: Path | str) -> list[str]:
@@ -80,13 +96,17 @@ def main(argv: list[str] | None = None) -> int:
             sections = ", ".join(f"§{s}" for s in fault.sections)
             sys.stdout.write(f"{fault.name:28} {sections:14} {'/'.join(fault.modes):12} {fault.summary}\n")
         return EXIT_OK
+    if args.list_profiles:
+        for profile in profiles.PROFILES.values():
+            sys.stdout.write(f"{profile.name:20} {profile.summary}\n")
+        return EXIT_OK
     try:
         spec = validate(args)
     except ConfigError as exc:
         sys.stderr.write(f"{exc}\n")
         return EXIT_CONFIG
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
-    twin = Twin(spec, port=args.port, faults=tuple(args.fault))
+    twin = Twin(spec, port=args.port, faults=tuple(args.fault), profiles=selected_profiles(args))
     info = twin.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -106,7 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         "# IAM is enforced: these keys hold policies/health.json + drill.json + the optional files; for "
         f"health alone: AWS_ACCESS_KEY_ID={info.health_access_key} AWS_SECRET_ACCESS_KEY={info.health_secret_key}\n"
     )
-    sys.stdout.write(f"# ready in {twin.timings['start']:.2f}s; faults: {', '.join(args.fault) or 'none'}\n")
+    shapes = ", ".join(selected_profiles(args)) or "none"
+    sys.stdout.write(
+        f"# ready in {twin.timings['start']:.2f}s; faults: {', '.join(args.fault) or 'none'}; profiles: {shapes}\n"
+    )
     sys.stdout.flush()
     stop.wait()
     log = logging.getLogger("twin")

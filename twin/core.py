@@ -14,7 +14,6 @@ import secrets
 import string
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -138,12 +137,12 @@ class Twin:
         port: int = 0,
         faults: tuple[str, ...] = (),
         data: bool = True,
-        shapes: tuple[Callable[[Twin], None], ...] = (),
+        profiles: tuple[str, ...] = (),
     ) -> None:
         self.spec = spec
         self.faults = faults
-        # Production shapes (e.g. twin.shape_https.apply): applied after every seed, so a reset keeps them.
-        self.shapes = shapes
+        self.profiles = profiles  # production shapes (twin/profiles.py), applied again after each reset
+        self.active_profiles: tuple[str, ...] = ()
         self.data = data
         self.server = AwsServer(port)
         self.password = generate_password()
@@ -203,6 +202,7 @@ class Twin:
         self.seed()
         if self.data:
             self._start_background()
+        self.apply_profiles(self.profiles)
         self.apply_faults(self.faults)
         self.refresh_info()
         self.timings["start"] = time.perf_counter() - t0
@@ -272,8 +272,6 @@ class Twin:
             wait_settled(self.agent)
             self._index_production()
         self.mark_services_running()
-        for shape in self.shapes:
-            shape(self)
 
     def refresh_info(self) -> None:
         """Addresses change with every seed (new endpoints, new load balancer): publish the new ones."""
@@ -353,7 +351,11 @@ class Twin:
             self.indices.clear()
         moto_api_backend.reset()
         self.server.recorder.clear()
+        if self.agent is not None:
+            self.agent.connections.clear()
+        self.active_profiles = ()
         self.seed()
+        self.apply_profiles(self.profiles)
         self.refresh_info()
 
     # ---- helpers ---------------------------------------------------------------------------
@@ -528,6 +530,19 @@ class Twin:
                 body = {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}, "ResponseMetadata": {}}
                 return _Http(403), body
         return None
+
+    def apply_profiles(self, names: tuple[str, ...]) -> None:
+        """Reshape the healthy account as a production account of that shape (twin/profiles.py)."""
+        from twin.profiles import PROFILES, ordered
+
+        new = [n for n in ordered(names) if n not in self.active_profiles]  # a shape is taken once
+        # All selected first: a profile's shape may depend on the others (secrets + SSM split the settings).
+        self.active_profiles = ordered((*self.active_profiles, *names))
+        for name in new:
+            PROFILES[name].apply(self)
+            log.info("twin profile applied: %s", name)
+        if new and self.agent is not None:
+            wait_settled(self.agent)
 
     def apply_faults(self, names: tuple[str, ...]) -> None:
         """Inject catalogued faults (twin/faults.py) through the surfaces a real failure shows in."""

@@ -21,11 +21,13 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from moto.ecs.models import EC2ContainerServiceBackend
 from moto.moto_api import state_manager
 
-from twin.invenio_cli import run_command
+from twin import secretstore
+from twin.invenio_cli import conninfo, resolve_db_uri, run_command
 from twin.search import SearchIndex
 from twin.webapp import ServiceRuntime
 
@@ -52,8 +54,9 @@ def _container(td: Any, name: str | None = None) -> dict[str, Any]:
 
 
 def env_of(td: Any, overrides: dict[str, Any] | None = None) -> dict[str, str]:
+    """The app container's environment at task start: `secrets` read (SecretsUnavailable if one cannot be)."""
     c = _container(td)
-    env = {e["name"]: e.get("value", "") for e in c.get("environment") or []}
+    env = secretstore.resolve(c, td.arn.split(":")[3])  # the task definition's region
     for o in (overrides or {}).get("containerOverrides", []) or []:
         if o.get("name") in (None, c.get("name")):
             env.update({e["name"]: e.get("value", "") for e in o.get("environment") or []})
@@ -106,6 +109,10 @@ class EcsAgent:
         self.write_log = write_log
         self._timers: list[threading.Timer] = []
         self._lock = threading.RLock()
+        self._started: dict[str, dict[str, str]] = {}  # deployment id -> its tasks' environment at start
+        # (task definition ARN, database host:port) of every task start, service or one-off: which
+        # database each task connects to (tests prove a drill's tasks never reach production's).
+        self.connections: list[tuple[str, str]] = []
 
     # ---- deployments -----------------------------------------------------------------------
     def start_deployment(self, svc: Any) -> None:
@@ -137,11 +144,18 @@ class EcsAgent:
             td = self.backend().describe_task_definition(dep["taskDefinition"])
             image = str(_container(td).get("image", ""))
             now = _now()
+            reason = ""
             if not image_pullable(image):
                 reason = (
                     f"CannotPullContainerError: pull image manifest has been retried 5 time(s): "
                     f"failed to resolve ref {image}: not found"
                 )
+            else:
+                try:
+                    self._started[dep_id] = self._start_env(td)
+                except secretstore.SecretsUnavailable as exc:
+                    reason = str(exc)
+            if reason:
                 dep.update(
                     rolloutState="FAILED",
                     rolloutStateReason="ECS deployment circuit breaker: tasks failed to start.",
@@ -176,8 +190,21 @@ class EcsAgent:
         for dep in service.deployments:
             if dep.get("runningCount", 0) > 0:
                 td = self.backend().describe_task_definition(dep["taskDefinition"])
-                return ServiceRuntime(env_of(td), td.arn, int(dep["runningCount"]), dep["id"])
+                env = self._started.get(dep["id"])
+                if env is None:
+                    try:
+                        env = self._started[dep["id"]] = self._start_env(td)
+                    except secretstore.SecretsUnavailable:
+                        return None
+                return ServiceRuntime(env, td.arn, int(dep["runningCount"]), dep["id"])
         return None
+
+    def _start_env(self, td: Any, overrides: dict[str, Any] | None = None) -> dict[str, str]:
+        """A task starts: its references are read now (not again while it runs) and its database noted."""
+        env = env_of(td, overrides)
+        uri, _ = resolve_db_uri(env)
+        self.connections.append((td.arn, urlsplit(conninfo(uri)).netloc.rsplit("@", 1)[-1] if uri else ""))
+        return env
 
     # ---- one-off tasks ---------------------------------------------------------------------
     def start_task(self, task: Any, td: Any) -> None:
@@ -196,7 +223,15 @@ class EcsAgent:
                 argv = list(o["command"])
         argv, entrypoint = effective_command(list(container.get("entryPoint") or []), argv)
         try:
-            result = run_command(argv, env_of(td, task.overrides), self.indices, entrypoint)
+            env = self._start_env(td, task.overrides)
+        except secretstore.SecretsUnavailable as exc:
+            task.containers[0].last_status = "STOPPED"
+            task.stopped_reason = str(exc)
+            task.stopping_at = task.stopped_at = task.execution_stopped_at = _now()
+            task.desired_status = task.status = "STOPPED"
+            return
+        try:
+            result = run_command(argv, env, self.indices, entrypoint)
             code, lines = result.exit_code, result.lines
         except Exception as exc:  # the stand-in must not hang a task; report it as a crash
             log.exception("one-off task crashed")

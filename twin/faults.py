@@ -17,8 +17,10 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from secrets import token_hex
 from typing import TYPE_CHECKING, Any
 
+from twin import secretstore
 from twin.account import ACCOUNT_ID, backdate_snapshot
 
 if TYPE_CHECKING:
@@ -79,14 +81,32 @@ def _modify_rds(**kwargs: Any) -> Callable[[Twin], None]:
 
 
 def register_revision(twin: Twin, service: str, change: Callable[[dict[str, str]], None]) -> str:
-    """Register a new revision of `service`'s task definition with its environment changed."""
+    """Register a new revision of `service`'s task definition with its settings changed where they live.
 
-    def change_env(container: dict[str, Any]) -> None:
-        env = {e["name"]: e["value"] for e in container.get("environment", [])}
-        change(env)
-        container["environment"] = [{"name": k, "value": v} for k, v in sorted(env.items())]
+    `change` sees the container's environment with its `secrets` read. A changed value that was
+    delivered by reference goes into a new secret or parameter of the same kind, which the new
+    revision references (how an operator points one service at another secret); the others keep
+    their references, and values delivered in `environment` stay there.
+    """
 
-    return register_container_revision(twin, service, change_env)
+    def change_values(container: dict[str, Any]) -> None:
+        refs = {s["name"]: s["valueFrom"] for s in container.get("secrets") or []}
+        values = secretstore.resolve(container, twin.spec.region)
+        before = dict(values)
+        change(values)
+        container["environment"] = [{"name": k, "value": v} for k, v in sorted(values.items()) if k not in refs]
+        kept = []
+        for name, value_from in refs.items():
+            if name not in values:
+                continue
+            if values[name] != before[name]:
+                where = f"{twin.spec.log_group_prefix.strip('/')}/{service}/{name.lower()}-{token_hex(3)}"
+                value_from = secretstore.store_like(value_from, where, values[name], twin.spec.region, twin.client)
+            kept.append({"name": name, "valueFrom": value_from})
+        if refs:
+            container["secrets"] = kept
+
+    return register_container_revision(twin, service, change_values)
 
 
 def register_container_revision(twin: Twin, service: str, change: Callable[[dict[str, Any]], None]) -> str:

@@ -160,7 +160,59 @@ def accesses(
             out.append(Access(tag_action, resources[0]))
     for role in _roles(service, operation, params):
         out.append(Access("iam:PassRole", role))
+    out += [Access(a, key) for key in _restore_keys(service, operation, params, region) for a in _KEY_ACTIONS]
+    out += [Access("kms:Decrypt", key) for key in _decrypt_keys(service, operation, params, region)]
     return tuple(out)
+
+
+def _customer_key(key: str, region: str) -> list[str]:
+    """[ARN] of `key` (id, ARN or alias) when it is a customer-managed key; AWS-managed keys need no grant."""
+    from twin.account import backend
+
+    kms = backend("kms", region)
+    if not key:
+        return []
+    try:
+        found = kms.keys.get(kms.get_key_id(key))  # an id or key ARN; aliases of AWS-managed keys are not stored
+    except Exception:
+        return []
+    return [found.arn] if found is not None and found.key_manager == "CUSTOMER" else []
+
+
+def _decrypt_keys(service: str, operation: str, params: dict[str, Any], region: str) -> list[str]:
+    """The customer-managed key a read of a secret value decrypts with, on the caller's behalf (kms:ViaService)."""
+    from twin.account import backend
+
+    if service == "secretsmanager" and operation == "GetSecretValue":
+        secret = backend("secretsmanager", region).secrets.get(str(params.get("SecretId", "")))
+        return _customer_key(str(getattr(secret, "kms_key_id", "") or ""), region)
+    if service == "ssm" and operation == "GetParameter" and params.get("WithDecryption"):
+        name = str(params.get("Name", ""))
+        param = backend("ssm", region).get_parameter(name.split(":parameter", 1)[-1] if ":parameter/" in name else name)
+        if param is not None and param.parameter_type == "SecureString":
+            return _customer_key(str(param.keyid or ""), region)
+    return []
+
+
+# A restore of an instance encrypted with a customer-managed key: RDS creates a grant on the key
+# for the new instance, on the caller's behalf (kms:ViaService rds), after describing it.
+_KEY_ACTIONS = ("kms:DescribeKey", "kms:CreateGrant")
+
+
+def _restore_keys(service: str, operation: str, params: dict[str, Any], region: str) -> list[str]:
+    """The customer-managed key a restore encrypts with (the snapshot's, or the source instance's)."""
+    if service != "rds" or not operation.startswith("RestoreDBInstance"):
+        return []
+    from twin.account import backend
+
+    rds = backend("rds", region)
+    source: Any = None
+    if operation == "RestoreDBInstanceFromDBSnapshot":  # automated snapshot ids start "rds:" themselves
+        snapshot = str(params.get("DBSnapshotIdentifier", ""))
+        source = rds.database_snapshots.get(snapshot.split(":snapshot:", 1)[-1])
+    else:
+        source = rds.databases.get(str(params.get("SourceDBInstanceIdentifier", "")).rsplit(":", 1)[-1])
+    return _customer_key(str(getattr(source, "kms_key_id", "") or ""), region)
 
 
 def _members(params: dict[str, Any], name: str) -> list[str]:
@@ -262,6 +314,13 @@ class _Arns:
             return [self.arn(f"log-group:{group}")]
         if op in ("TagResource", "UntagResource"):
             return [p.get("resourceArn", "*")]
+        return None
+
+    def _secretsmanager(self, op: str, p: dict[str, Any]) -> list[str] | None:
+        # A bare name stands for the secret's ARN (which AWS completes with six random characters).
+        secret = p.get("SecretId")
+        if secret:
+            return [secret if secret.startswith("arn:") else self.arn(f"secret:{secret}")]
         return None
 
     def _ssm(self, op: str, p: dict[str, Any]) -> list[str] | None:

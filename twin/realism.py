@@ -47,6 +47,7 @@ def install() -> None:
     _patch_eni()
     _patch_replication_filter()
     _patch_grace_period()
+    _patch_capacity_providers()
     from twin import rdsbackups  # automated backups, retained after a deletion (imports the data side)
 
     rdsbackups.install()
@@ -143,3 +144,57 @@ def _clean(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: ("" if v is None else _clean(v) if isinstance(v, dict) else v) for k, v in value.items()}
     return value
+
+
+def _patch_capacity_providers() -> None:
+    """moto 5.2 drops `capacityProviderStrategy` (and defaults the launch type to EC2): keep it as ECS does.
+
+    ECS rejects a strategy naming a provider the cluster does not have, and a strategy with a
+    launch type; a service on a strategy has no launch type.
+    """
+    from moto.ecs.exceptions import InvalidParameterException
+    from moto.ecs.responses import EC2ContainerServiceResponse
+
+    def checked(self: Any) -> list[dict[str, Any]]:
+        strategy: list[dict[str, Any]] = self._get_param("capacityProviderStrategy") or []
+        if not strategy:
+            return strategy
+        if self._get_param("launchType"):
+            raise InvalidParameterException(
+                "Specifying both a launch type and capacity provider strategy is not supported."
+            )
+        cluster = self.ecs_backend._get_cluster(self._get_param("cluster", "default"))
+        missing = [
+            i["capacityProvider"] for i in strategy if i["capacityProvider"] not in (cluster.capacity_providers or [])
+        ]
+        if missing:
+            raise InvalidParameterException(
+                "The specified capacity provider strategy cannot contain a capacity provider that is not associated "
+                f"with the cluster. Associate the capacity provider with the cluster or specify a valid capacity "
+                f"provider and try again. ({', '.join(missing)})"
+            )
+        return strategy
+
+    def keep(action: str) -> None:
+        original = getattr(EC2ContainerServiceResponse, action)
+
+        def handler(self: Any) -> Any:
+            strategy = checked(self)
+            if strategy and action == "run_task":
+                # moto places a task without a launch type on EC2 container instances; Fargate providers run it.
+                read = self._get_param
+                self._get_param = lambda name, if_none=None: "FARGATE" if name == "launchType" else read(name, if_none)
+            result = original(self)
+            if strategy and action != "run_task":
+                name = str(self._get_param("serviceName") or self._get_param("service")).rsplit("/", 1)[-1]
+                cluster = str(self._get_param("cluster", "default")).rsplit("/", 1)[-1]
+                svc = self.ecs_backend.services[f"{cluster}:{name}"]
+                svc.capacity_provider_strategy, svc.launch_type = strategy, None
+                for dep in svc.deployments[:1]:
+                    dep.update(launchType=None, capacityProviderStrategy=strategy)
+            return result
+
+        setattr(EC2ContainerServiceResponse, action, handler)
+
+    for action in ("create_service", "update_service", "run_task"):
+        keep(action)

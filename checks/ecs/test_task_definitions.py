@@ -11,6 +11,7 @@ from typing import Any
 from fixtures.meta import check
 from recovery.aws import ecs as ecs_api
 from recovery.aws import logs as logs_api
+from recovery.aws.references import ContainerValues
 from recovery.aws.session import Aws
 from recovery.db import authenticates
 from recovery.diagnosis import ENTRYPOINT
@@ -22,12 +23,6 @@ REQUIRED = ("RDS_DB_HOST", "RDS_DB_PASSWORD")
 APPLY_AND_DEPLOY = "in the Terraform configuration's directory: terraform apply -auto-approve && {deploy_web_services}"
 
 
-def _env(tds: dict[str, dict[str, Any]], service: str, container: str) -> dict[str, str]:
-    env = ecs_api.container_env(tds[service], container)
-    assert env is not None, f"{ecs_api.short(tds[service]['taskDefinitionArn'])} has no container named {container!r}"
-    return env
-
-
 def _fingerprint(value: str) -> str:
     """A short digest to tell values apart in a message without showing them."""
     return hashlib.sha256(value.encode()).hexdigest()[:8]
@@ -35,33 +30,44 @@ def _fingerprint(value: str) -> str:
 
 @check("2.5", severity="critical", remediation=APPLY_AND_DEPLOY)
 def test_ecs_task_definitions_carry_db_settings(
-    running_task_definitions: dict[str, dict[str, Any]], settings: Settings, observed: Callable[[str], None]
+    running_task_definitions: dict[str, dict[str, Any]],
+    running_container_values: dict[str, ContainerValues],
+    observed: Callable[[str], None],
 ) -> None:
-    """Every service's running task definition has RDS_DB_HOST and a non-empty RDS_DB_PASSWORD."""
+    """Every service's running task definition delivers RDS_DB_HOST and a non-empty RDS_DB_PASSWORD.
+
+    Delivered in `environment` or through `secrets` (Secrets Manager, Parameter Store), read
+    through the reference as the task's execution role would: a reference that cannot be read
+    stops the tasks from starting (ResourceInitializationError).
+    """
     problems = []
     for service, td in running_task_definitions.items():
-        env = _env(running_task_definitions, service, settings.app_container)
-        missing = [k for k in REQUIRED if not env.get(k)]
+        found = running_container_values[service]
+        name = f"{service} runs {ecs_api.short(td['taskDefinitionArn'])}"
+        unreadable = [f"{k} ({found.unreadable[k]})" for k in REQUIRED if k in found.unreadable]
+        missing = [k for k in REQUIRED if not found.values.get(k) and k not in found.unreadable]
+        if unreadable:
+            problems.append(f"{name} whose tasks cannot start: unreadable {', '.join(unreadable)}")
         if missing:
-            problems.append(f"{service} runs {ecs_api.short(td['taskDefinitionArn'])} without {', '.join(missing)}")
-        else:
-            observed(f"{service} ({ecs_api.short(td['taskDefinitionArn'])}): RDS_DB_HOST and RDS_DB_PASSWORD set")
+            problems.append(f"{name} without {', '.join(missing)}")
+        if not unreadable and not missing:
+            sources = ", ".join(f"{k} from {found.source(k)}" for k in REQUIRED)
+            observed(f"{service} ({ecs_api.short(td['taskDefinitionArn'])}): {sources}")
     assert not problems, "§6.1 symptom ahead (password authentication failed): " + "; ".join(problems)
 
 
 @check("2.5", severity="high", remediation=APPLY_AND_DEPLOY)
 def test_ecs_services_agree_on_db_settings(
-    running_task_definitions: dict[str, dict[str, Any]], settings: Settings, observed: Callable[[str], None]
+    running_container_values: dict[str, ContainerValues], observed: Callable[[str], None]
 ) -> None:
-    """All services point at the same DB host with the same password."""
+    """All services point at the same DB host with the same password (compared by digest, wherever delivered)."""
     hosts: dict[str, list[str]] = {}
     passwords: dict[str, list[str]] = {}
-    for service in running_task_definitions:
-        env = _env(running_task_definitions, service, settings.app_container)
-        hosts.setdefault(env.get("RDS_DB_HOST", "(unset)"), []).append(service)
-        pw = env.get("RDS_DB_PASSWORD", "")
+    for service, found in running_container_values.items():
+        hosts.setdefault(found.values.get("RDS_DB_HOST", "(unset)"), []).append(service)
+        pw = found.values.get("RDS_DB_PASSWORD", "")
         passwords.setdefault(_fingerprint(pw) if pw else "(unset)", []).append(service)
-    observed(f"{len(running_task_definitions)} service(s): {len(hosts)} DB host(s), {len(passwords)} password(s)")
+    observed(f"{len(running_container_values)} service(s): {len(hosts)} DB host(s), {len(passwords)} password(s)")
     assert len(hosts) == 1, "services disagree on RDS_DB_HOST: " + "; ".join(
         f"{h} <- {', '.join(s)}" for h, s in hosts.items()
     )
@@ -79,6 +85,7 @@ def test_ecs_services_agree_on_db_settings(
 )
 def test_ecs_db_host_matches_rds_endpoint(
     running_task_definitions: dict[str, dict[str, Any]],
+    running_container_values: dict[str, ContainerValues],
     rds_instance: dict[str, Any],
     settings: Settings,
     observed: Callable[[str], None],
@@ -90,9 +97,12 @@ def test_ecs_db_host_matches_rds_endpoint(
     observed(f"{settings.rds_instance} endpoint {address}:{port}")
     wrong = []
     for service, td in running_task_definitions.items():
-        host = _env(running_task_definitions, service, settings.app_container).get("RDS_DB_HOST", "(unset)")
+        found = running_container_values[service]
+        host = found.values.get("RDS_DB_HOST", "(unset)")
         if host not in accepted:
-            wrong.append(f"{service} ({ecs_api.short(td['taskDefinitionArn'])}) -> {host}")
+            wrong.append(
+                f"{service} ({ecs_api.short(td['taskDefinitionArn'])}) -> {host} (from {found.source('RDS_DB_HOST')})"
+            )
     assert not wrong, (
         f"§6.4 symptom ahead (502 after restore): RDS_DB_HOST is not {settings.rds_instance}'s endpoint "
         f"{address}:{port}: " + "; ".join(wrong)
@@ -107,6 +117,7 @@ def test_ecs_db_host_matches_rds_endpoint(
 )
 def test_ecs_db_password_authenticates(
     running_task_definitions: dict[str, dict[str, Any]],
+    running_container_values: dict[str, ContainerValues],
     db_endpoint: Any,
     settings: Settings,
     observed: Callable[[str], None],
@@ -114,12 +125,16 @@ def test_ecs_db_password_authenticates(
     """The RDS_DB_PASSWORD every service runs with opens a session on the production database."""
     failures = []
     for service, td in running_task_definitions.items():
-        env = _env(running_task_definitions, service, settings.app_container)
-        if not env.get("RDS_DB_PASSWORD"):
+        found = running_container_values[service]
+        if not found.values.get("RDS_DB_PASSWORD"):
             continue  # reported by ecs_task_definitions_carry_db_settings
-        error = authenticates(db_endpoint.host, db_endpoint.user, Secret(env["RDS_DB_PASSWORD"]), db_endpoint.dbname)
+        secret = Secret(found.values["RDS_DB_PASSWORD"])
+        error = authenticates(db_endpoint.host, db_endpoint.user, secret, db_endpoint.dbname)
         if error:
-            failures.append(f"{service} runs {ecs_api.short(td['taskDefinitionArn'])}: {error}")
+            source = found.source("RDS_DB_PASSWORD")
+            failures.append(
+                f"{service} runs {ecs_api.short(td['taskDefinitionArn'])} (password from {source}): {error}"
+            )
         else:
             observed(f"{service}'s password opens a session on {db_endpoint.host}")
     assert not failures, (
@@ -158,7 +173,7 @@ def test_ecs_task_definitions_keep_db_entrypoint(
     for service, td in running_task_definitions.items():
         container = next((c for c in td.get("containerDefinitions", []) if c.get("name") == settings.app_container), {})
         name = f"{service} ({ecs_api.short(td['taskDefinitionArn'])})"
-        env = {e["name"] for e in container.get("environment", [])}
+        env = {e["name"] for e in [*container.get("environment", []), *(container.get("secrets") or [])]}
         entry = list(container.get("entryPoint") or [])
         verdict = entrypoint_verdict(entry, list(container.get("command") or []))
         if "INVENIO_SQLALCHEMY_DATABASE_URI" in env:

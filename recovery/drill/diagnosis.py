@@ -46,7 +46,8 @@ def password_rejected(ctx: DrillContext, address: str, source: str) -> Diagnosis
         "with a wrong or stale password, plan 2.5; the drill takes the password where the plan says to)",
         "compare with terraform console <<< 'random_password.rds_master_password.result'; check "
         f"aws ecs describe-task-definition --task-definition {source} --query "
-        f"'taskDefinition.containerDefinitions[?name==`{s.app_container}`].environment[?name==`RDS_DB_PASSWORD`]'"
+        f"'taskDefinition.containerDefinitions[?name==`{s.app_container}`].[environment, secrets][][?name=="
+        "`RDS_DB_PASSWORD`].[value, valueFrom]' (a valueFrom: compare the secret or parameter it names)"
         f"; then terraform apply -auto-approve; {force_deployments(s)}; verify: "
         f"aws logs tail {s.log_group or '/invenio-default/web-ui'} --since 3m | grep resolve-db-uri",
     )

@@ -5,15 +5,13 @@ production's API was down. The drill's copy must answer as production would once
 it: the same rules (forwards retargeted to the drill's own target groups), the same HTTPS listener
 and certificate, the same redirect, the same target group health checks and grace period. The
 `https` production shape (twin/shape_https.py) is the common real one; health and the drill pass
-on it.
+on it with every other profile (tests/test_profiles.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-
-import pytest
 
 from recovery.aws import elbv2 as elbv2_api
 from recovery.drill import engine
@@ -100,15 +98,3 @@ def test_https_shape_is_mirrored_by_the_drill(fresh_twin: Twin, drill_env: Drill
     finally:
         summary = engine.finish(ctx)
     assert summary["leftovers"] == []
-
-
-@pytest.mark.slow  # ~48 s: health and a drill; CI's profile axis can take this over once profiles are wired
-def test_health_and_drill_pass_on_the_https_shape(run_suite: Callable[..., SuiteRun], fresh_twin: Twin) -> None:
-    shape_https.apply(fresh_twin)
-    assert fresh_twin.site_url.startswith("https://localhost:")
-    health = run_suite("-m", "health", "-p", "no:randomly", env=twin_env(fresh_twin))
-    assert health.failing() == set(), health.stdout[-4000:]
-    drill = run_drill(run_suite, fresh_twin)
-    assert drill.failing() == set(), drill.stdout[-4000:]
-    assert drill.results["drill"]["site_url"] == fresh_twin.site_url
-    assert drill.results["drill"]["leftovers"] == []

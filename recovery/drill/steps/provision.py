@@ -84,9 +84,20 @@ def isolation_env(names: DrillNames, site_url: str) -> dict[str, str]:
 
 
 def clone_spec(
-    td: dict[str, Any], family: str, container: str, env_changes: dict[str, str], log_group: str | None
+    td: dict[str, Any],
+    family: str,
+    container: str,
+    env_changes: dict[str, str],
+    log_group: str | None,
+    keep_references: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """RegisterTaskDefinition parameters: `td` under `family`, app container env changed."""
+    """RegisterTaskDefinition parameters: `td` under `family`, app container settings changed.
+
+    A changed setting the container received through `secrets` leaves `secrets` for
+    `environment`: a reference kept beside it could deliver production's value instead. Except
+    the names in `keep_references`, whose reference stays and whose
+    change is dropped: the value it delivers is the one the change carries (see redeploy).
+    """
     spec: dict[str, Any] = {"family": family}
     for key in _TD_KEYS:
         if td.get(key):
@@ -96,8 +107,14 @@ def clone_spec(
             c["logConfiguration"]["options"]["awslogs-group"] = log_group
         if c.get("name") != container:
             continue
+        referenced = {s["name"] for s in c.get("secrets") or []}
+        changes = {k: v for k, v in env_changes.items() if not (k in referenced and k in keep_references)}
+        if c.get("secrets"):
+            c["secrets"] = [s for s in c["secrets"] if s["name"] not in changes]
+            if not c["secrets"]:
+                del c["secrets"]
         env = {e["name"]: e.get("value", "") for e in c.get("environment", [])}
-        env.update(env_changes)
+        env.update(changes)
         c["environment"] = [{"name": k, "value": v} for k, v in sorted(env.items())]
     return spec
 

@@ -14,21 +14,25 @@ from recovery.diagnosis import rollout_failed
 from recovery.drill.context import DrillContext, PlannedCall
 from recovery.drill.ecsops import diagnose_service, rollout_progress
 from recovery.drill.steps import provision, restore
-from recovery.errors import WaitTimeout
+from recovery.errors import StepFailed, WaitTimeout
 from recovery.timeutil import utcnow, wait_until
 
 NAME = "redeploy"
+URI = "INVENIO_SQLALCHEMY_DATABASE_URI"
 
 
-def roll_out(ctx: DrillContext, changes: dict[str, str], step: str) -> dict[str, str]:
+def roll_out(
+    ctx: DrillContext, changes: dict[str, str], step: str, keep_references: tuple[str, ...] = ()
+) -> dict[str, str]:
     """New revisions of every drill family with `changes` in the app env, deployed, settled."""
     env = ctx.require(ctx.state.environment, step)
     ecs = ctx.client("ecs")
     expected: dict[str, str] = {}
     for svc in env.services.values():
         td = ecs_api.describe_task_definition(ecs, svc.task_definition)
+        _refuse_database_uri(td, ctx.settings.app_container, step)
         family = ecs_api.family_and_revision(td["taskDefinitionArn"])[0]
-        spec = provision.clone_spec(td, family, ctx.settings.app_container, changes, None)
+        spec = provision.clone_spec(td, family, ctx.settings.app_container, changes, None, keep_references)
         arn = provision.register(ctx, spec, step)
         ecs.update_service(
             cluster=env.cluster, service=svc.name, taskDefinition=arn, desiredCount=1, forceNewDeployment=True
@@ -38,6 +42,21 @@ def roll_out(ctx: DrillContext, changes: dict[str, str], step: str) -> dict[str,
         ctx.save()
     wait_rollout(ctx, expected, step)
     return expected
+
+
+def _refuse_database_uri(td: dict[str, Any], container: str, step: str) -> None:
+    """A full INVENIO_SQLALCHEMY_DATABASE_URI names production's host: the drill rewrites RDS_DB_* only, so it stops."""
+    for c in td.get("containerDefinitions", []):
+        delivered = {e["name"]: "environment" for e in c.get("environment", [])}
+        delivered.update({s["name"]: s["valueFrom"] for s in c.get("secrets") or []})
+        if c.get("name") == container and URI in delivered:
+            raise StepFailed(
+                step,
+                f"{ecs_api.short(td['taskDefinitionArn'])} delivers {URI} (from {delivered[URI]}): the drill rewires "
+                "RDS_DB_HOST and RDS_DB_PASSWORD only and will not start tasks that could reach production's database; "
+                "let the image's entrypoint build the URI from RDS_DB_* (plan 2.5)",
+                plan_section="2.5",
+            )
 
 
 def wait_rollout(ctx: DrillContext, expected: dict[str, str], step: str) -> None:
@@ -76,6 +95,14 @@ def wait_rollout(ctx: DrillContext, expected: dict[str, str], step: str) -> None
 
 
 def run(ctx: DrillContext) -> None:
+    """The host goes into `environment` whichever way production delivers it (an endpoint is no secret).
+
+    The password keeps production's reference when production delivers it through `secrets`:
+    the restored instance's master password is production's, and the restore step has just
+    logged in with the value that reference delivers. So no plaintext password lands in a task
+    definition that production kept free of one, and no drill-made secret needs the production
+    execution role's permission to be read. A password in `environment` is rewritten there.
+    """
     restored = ctx.require(ctx.state.restored, NAME)
     env = ctx.require(ctx.state.environment, NAME)
     changes = {
@@ -83,7 +110,7 @@ def run(ctx: DrillContext) -> None:
         "RDS_DB_PASSWORD": restore.password(ctx).reveal(),
         **provision.isolation_env(ctx.names, env.site_url),
     }
-    ctx.state.redeployed = roll_out(ctx, changes, NAME)
+    ctx.state.redeployed = roll_out(ctx, changes, NAME, keep_references=("RDS_DB_PASSWORD",))
 
 
 def planned(ctx: DrillContext) -> list[PlannedCall]:

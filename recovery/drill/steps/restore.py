@@ -17,6 +17,7 @@ import psycopg
 from recovery import db
 from recovery.aws import ecs as ecs_api
 from recovery.aws import rds as rds_api
+from recovery.aws import references
 from recovery.db import Endpoint
 from recovery.drill import diagnosis
 from recovery.drill.context import DrillContext, PlannedCall
@@ -109,6 +110,9 @@ def restore_call(
     for key in ("DBInstanceClass", "DBSubnetGroupName", "VpcSecurityGroupIds", "DBParameterGroupName"):
         if sources.get(key, {}).get("value"):
             common[key] = sources[key]["value"]
+    # The storage key needs no parameter: a restore keeps the snapshot's (or source instance's) KMS
+    # key, for which the caller needs kms:CreateGrant and kms:DescribeKey through RDS
+    # (policies/drill-kms.json).
     if point.mode == "snapshot":
         return "restore_db_instance_from_db_snapshot", {
             "DBInstanceIdentifier": ctx.names.db_instance,
@@ -140,12 +144,14 @@ def production_password(ctx: DrillContext) -> tuple[Secret, str]:
     service = (s.web_services or s.ecs_services)[0]
     svc = ecs_api.describe_services(ecs, s.ecs_cluster, (service,))[service]
     arn = recovery_task_definition(ecs, svc)[0]
-    env = ecs_api.container_env(ecs_api.describe_task_definition(ecs, arn), s.app_container) or {}
-    raw = env.pop("RDS_DB_PASSWORD", "")
+    found = references.container_values(ctx.client, ecs_api.describe_task_definition(ecs, arn), s.app_container)
+    raw = found.values.get("RDS_DB_PASSWORD", "") if found is not None else ""
     if not raw:
+        why = f" ({found.unreadable['RDS_DB_PASSWORD']})" if found and "RDS_DB_PASSWORD" in found.unreadable else ""
         raise StepFailed(
             NAME,
-            f"{ecs_api.short(arn)} ({service}) has no RDS_DB_PASSWORD in container {s.app_container} (plan 6.1)",
+            f"{ecs_api.short(arn)} ({service}) delivers no RDS_DB_PASSWORD to container {s.app_container}{why} "
+            "(plan 6.1)",
             plan_section="6.1",
         )
     secret = Secret(raw)
