@@ -19,7 +19,19 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-READ_PREFIXES = ("Describe", "List", "Get", "Head", "Filter", "Search", "Lookup", "Select", "Check")
+READ_PREFIXES = (
+    "ESHttpGet",
+    "ESHttpHead",
+    "Describe",
+    "List",
+    "Get",
+    "Head",
+    "Filter",
+    "Search",
+    "Lookup",
+    "Select",
+    "Check",
+)
 POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
 
 # The file each mode's principal holds, in the order a missing action is attributed to them.

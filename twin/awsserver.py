@@ -164,6 +164,11 @@ class RecordingApp:
                 self._ops.append(op)
         return self.app(environ, start_response)
 
+    def record(self, op: Operation) -> None:
+        """An operation served apart from this server (the search domain's data plane)."""
+        with self._lock:
+            self._ops.append(op)
+
     def principals(self, name: str) -> tuple[str, str]:
         """(access key, secret key) of a suite principal: "health" or "drill"."""
         assert self.enforcer is not None

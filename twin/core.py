@@ -29,6 +29,7 @@ from twin import ecsagent, rdsdata, realism, site, timeline
 from twin.account import ACCOUNT_ID, AccountSeeder, AccountSpec, backend, tfstate_history
 from twin.awsserver import AwsServer, Operation
 from twin.ecsagent import EcsAgent, wait_settled
+from twin.iam import Access
 from twin.invenio_cli import run_command, search_key
 from twin.invenio_db import SCHEMA_PATH, Dataset, file_content, generate, load
 from twin.postgres import PostgresServer
@@ -196,7 +197,9 @@ class Twin:
             if self._pg_error is not None:
                 raise self._pg_error
             self._activate_data_plane()
-            self.search_endpoint = SearchEndpoint(lambda: list(self.indices.values()), self.opensearch_snapshots)
+            self.search_endpoint = SearchEndpoint(
+                lambda: list(self.indices.values()), self.opensearch_snapshots, self._authorize_search
+            )
             self.search_address = self.search_endpoint.start()
         self.timings["services"] = time.perf_counter() - t0
         self.seed()
@@ -284,6 +287,40 @@ class Twin:
                 db_password=self.password,
                 baseline_file=self.write_baseline(),
             )
+
+    def _authorize_search(self, access_key: str, action: str, path: str) -> str | None:
+        """The domain's IAM for its data plane (es:ESHttp* on the path), recorded like the AWS calls.
+
+        None when allowed; else OpenSearch Service's denial message.
+        """
+        recorder = self.server.recorder
+        enforcer = recorder.enforcer
+        domain = f"arn:aws:es:{self.spec.region}:{ACCOUNT_ID}:domain/{self.spec.opensearch_domain}"
+        access = Access(action, domain + path)
+        principal = enforcer.principal(access_key) if enforcer is not None else None
+        denied: str | None = None
+        if enforcer is not None and enforcer.enabled:
+            if principal is None:
+                denied = f"User: anonymous is not authorized to perform: {action}"
+            elif principal.denial((access,)) is not None:
+                denied = (
+                    f"User: {principal.arn(ACCOUNT_ID)} is not authorized to perform: {action} on resource: "
+                    f"{access.resource} because no identity-based policy allows the {action} action"
+                )
+        method = action.removeprefix("es:ESHttp").upper()
+        recorder.record(
+            Operation(
+                "es",
+                action.removeprefix("es:"),
+                method,
+                path,
+                read_only=method in ("GET", "HEAD"),
+                principal=principal.name if principal else "",
+                accesses=(access,),
+                denied=access if denied else None,
+            )
+        )
+        return denied
 
     def _index_production(self) -> None:
         """The production index is in sync with the database at start, as on a healthy stack."""

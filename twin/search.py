@@ -309,14 +309,23 @@ class SearchEndpoint:
     `GET /_snapshot/<repository>/_all`, and for the drill's teardown and sweep
     `GET /_cat/indices/<pattern>?format=json` and `DELETE /<index>[,<index>...]` (concrete names, no
     wildcard). It answers for the whole domain, so a sweep from any machine sees the same indices.
-    Requests are SigV4-signed by clients; the stand-in does not
-    verify signatures (moto does not either). TLS with a throw-away certificate, as the domain's
-    endpoint is HTTPS only.
+    Requests are SigV4-signed by clients; the stand-in does not verify signatures (moto does not
+    either), but it authorises them as the domain's IAM does: the signing key's principal needs
+    `es:ESHttp<Method>` on `arn:aws:es:<region>:<account>:domain/<domain>/<path>` (`authorize`,
+    from the twin's enforcer), else 403 with OpenSearch Service's message. TLS with a throw-away
+    certificate, as the domain's endpoint is HTTPS only.
     """
 
-    def __init__(self, indices: Callable[[], list[SearchIndex]], snapshots: SnapshotSource) -> None:
+    def __init__(
+        self,
+        indices: Callable[[], list[SearchIndex]],
+        snapshots: SnapshotSource,
+        authorize: Callable[[str, str, str], str | None] | None = None,
+    ) -> None:
         self.indices = indices
         self.snapshots = snapshots
+        # (access key, IAM action, path) -> None when allowed, else the denial message.
+        self.authorize = authorize
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -341,6 +350,12 @@ class SearchEndpoint:
 
         request = Request(environ)
         parts = request.path.strip("/").split("/")
+        action = f"es:ESHttp{request.method.capitalize()}"
+        key = _access_key(request.headers.get("Authorization", ""))
+        denied = self.authorize(key, action, request.path) if self.authorize is not None else None
+        if denied is not None:
+            response = Response(json.dumps({"Message": denied}), status=403, content_type="application/json")
+            return response(environ, start_response)  # type: ignore[no-any-return]
         if request.method == "DELETE":
             status, body = self._delete(parts[0].split(","))
         else:
@@ -393,3 +408,9 @@ class SearchEndpoint:
         if parts == [""]:
             return 200, {"version": {"distribution": "opensearch", "number": "2.11.0"}}
         return 400, {"error": {"type": "illegal_argument_exception"}, "status": 400}
+
+
+def _access_key(authorization: str) -> str:
+    """The access key of a SigV4 Authorization header ('' when unsigned)."""
+    _, _, rest = authorization.partition("Credential=")
+    return rest.split("/", 1)[0] if rest else ""

@@ -17,7 +17,8 @@ import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
-from recovery.errors import NotFound, PermissionMissing
+from recovery.aws import permissions
+from recovery.errors import NotFound
 
 TIMEOUT = 15
 
@@ -49,6 +50,7 @@ class SearchApi:
     credentials: Any
     region: str
     verify_tls: bool = True
+    mode: str = "health"  # whose policy files grant es:ESHttp* to this caller ("health", "drill")
 
     @property
     def base_url(self) -> str:
@@ -67,6 +69,12 @@ class SearchApi:
             resp = requests.request(method, url, headers=dict(signed.headers), timeout=TIMEOUT, verify=self.verify_tls)
         except requests.RequestException as exc:
             raise Unreachable(f"{self.base_url}: {type(exc).__name__}: {exc}") from None
+        if resp.status_code == 403:  # the domain's IAM: the one line an operator needs
+            try:
+                message = str((resp.json() or {}).get("Message", ""))
+            except ValueError:
+                message = ""
+            raise permissions.denied("es", f"ESHttp{method.capitalize()}", {"DomainName": url}, message, self.mode)
         try:
             return resp.status_code, resp.json()
         except ValueError:
@@ -93,8 +101,6 @@ class SearchApi:
         status, body = self.get(f"_cat/indices/{prefix}*", format="json")
         if status == 404:
             return []
-        if status == 403:
-            raise PermissionMissing("es:ESHttpGet", f"{self.base_url}/_cat/indices", "policies/drill-search.json")
         if status != 200 or not isinstance(body, list):
             raise Unreachable(f"GET _cat/indices/{prefix}* answered {status}: {str(body)[:200]}")
         rows = [r for r in body if str(r.get("index", "")).startswith(prefix)]
@@ -104,8 +110,6 @@ class SearchApi:
         """Delete indices by exact name (no wildcard: domains may require explicit names)."""
         for i in range(0, len(names), 50):  # keep the URL short
             status, body = self.call("DELETE", ",".join(names[i : i + 50]))
-            if status == 403:
-                raise PermissionMissing("es:ESHttpDelete", f"{self.base_url}/{names[i]}", "policies/drill-search.json")
             if status not in (200, 404):
                 raise Unreachable(f"DELETE {','.join(names[i : i + 50])} answered {status}: {str(body)[:200]}")
 

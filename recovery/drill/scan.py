@@ -50,7 +50,7 @@ def search_api(aws: Aws, settings: Settings) -> SearchApi | None:
         endpoint = settings.search_url or _endpoint(aws, settings)
     except NotFound:
         return None
-    return SearchApi(endpoint, aws.session.get_credentials(), settings.region, settings.verify_tls)
+    return SearchApi(endpoint, aws.session.get_credentials(), settings.region, settings.verify_tls, mode="drill")
 
 
 def search_gone_reason(aws: Aws, settings: Settings) -> str:
