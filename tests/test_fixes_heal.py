@@ -128,8 +128,6 @@ def test_fix_commands_are_parsed_as_a_shell_would() -> None:
 
 # Where the twin cannot show a correct fix working, say why; strict, so a fixed twin is noticed.
 TWIN_GAPS = {
-    "file-missing": "moto answers ListObjectVersions with a 500 on the objects the twin back-dated (naive "
-    "datetimes in twin/account.py), so the delete markers cannot be listed",
     "deployment-failed": "the twin lists the old (ACTIVE) deployment with the new revision, so the rollback "
     "command finds no previous revision to return to (real ECS keeps the old one)",
 }

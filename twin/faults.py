@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from twin.account import ACCOUNT_ID, backdate_snapshot
+from recovery.timeutil import as_utc
+from twin.account import ACCOUNT_ID, backdate_snapshot, s3_time
 
 if TYPE_CHECKING:
     from twin.core import Twin
@@ -252,9 +253,7 @@ def _tfstate_stale(twin: Twin) -> None:
     """Nobody has written the state to the bucket for 200 days: every version is that much older."""
     bucket = twin.backend("s3").get_bucket(twin.spec.tfstate_bucket)
     for version in bucket.keys.getlist(twin.spec.tfstate_key):
-        stamp = version.last_modified
-        aware = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
-        version.last_modified = (aware - timedelta(days=200)).astimezone(UTC).replace(tzinfo=None)  # moto: naive
+        version.last_modified = s3_time(as_utc(version.last_modified) - timedelta(days=200))
 
 
 def _drop_password(env: dict[str, str]) -> None:
