@@ -532,26 +532,36 @@ class Twin:
                 dep.update(taskDefinition=svc.task_definition, createdAt=now, updatedAt=now)
         self.mark_services_running()
 
-    def fail_rollout(self, service: str, reason: str) -> None:
-        """The new PRIMARY deployment fails; the previous one (ACTIVE) keeps serving."""
+    def fail_rollout(self, service: str, task_definition: str, reason: str) -> None:
+        """Deploy a revision whose tasks exit at start: the circuit breaker marks the new PRIMARY deployment
+        FAILED (no automatic rollback) and the previous one stays ACTIVE, on its own revision, serving."""
+        if self.agent is not None:
+            self.agent.crashing[task_definition] = reason
+        ecs = self.client("ecs")
+        ecs.update_service(cluster=self.spec.ecs_cluster, service=service, taskDefinition=task_definition)
+        if self.agent is not None:
+            wait_settled(self.agent)
+            return
+        # Without the data plane no deployment starts: show the one ECS would.
         svc = self.ecs_service(service)
-        old = dict(svc.deployments[0])
+        old = dict(svc.deployments[0], status="ACTIVE")
         now = datetime.now(UTC)
         new = {
             **old,
             "id": f"ecs-svc/{secrets.randbelow(10**18)}",
+            "status": "PRIMARY",
             "taskDefinition": svc.task_definition,
             "runningCount": 0,
             "pendingCount": 0,
             "failedTasks": 3,
             "rolloutState": "FAILED",
-            "rolloutStateReason": f"ECS deployment circuit breaker: {reason}",
+            "rolloutStateReason": "ECS deployment circuit breaker: tasks failed to start.",
             "createdAt": now,
             "updatedAt": now,
         }
-        old["status"] = "ACTIVE"
         svc.deployments = [new, old]
-        svc.events.insert(0, {"id": "twin-failed", "createdAt": now, "message": f"(service {service}) {reason}"})
+        message = f"(service {service}) tasks failed to start: {reason}"
+        svc.events.insert(0, {"id": "twin-failed", "createdAt": now, "message": message})
 
     def mark_services_running(self) -> None:
         """Services report running tasks and one COMPLETED deployment, like a settled cluster."""

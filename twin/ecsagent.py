@@ -3,8 +3,9 @@
 - UpdateService with a new revision or forceNewDeployment starts a new PRIMARY deployment
   (IN_PROGRESS, the old one ACTIVE and still serving). A moment later it is COMPLETED (tasks
   started and passed the load balancer's /ping health check, which does not touch the DB, as
-  in InvenioRDM) or FAILED when the image cannot be pulled (circuit breaker, no rollback).
-  Registering a revision without deploying it changes nothing that runs (plan §7).
+  in InvenioRDM) or FAILED when the image cannot be pulled or the revision's tasks exit at start
+  (circuit breaker, no rollback): the previous deployment stays ACTIVE on its own revision and
+  keeps serving. Registering a revision without deploying it changes nothing that runs (plan §7).
 - RunTask executes the container's command (or the override) as the InvenioRDM CLI against
   the task's environment, through the image's entrypoint unless the task definition replaces
   it, writes the output to the task's CloudWatch log stream and stops with the real exit code.
@@ -106,6 +107,8 @@ class EcsAgent:
         self.write_log = write_log
         self._timers: list[threading.Timer] = []
         self._lock = threading.RLock()
+        # Revisions whose tasks exit as soon as they start (a broken build): task definition ARN -> why.
+        self.crashing: dict[str, str] = {}
 
     # ---- deployments -----------------------------------------------------------------------
     def start_deployment(self, svc: Any) -> None:
@@ -137,11 +140,14 @@ class EcsAgent:
             td = self.backend().describe_task_definition(dep["taskDefinition"])
             image = str(_container(td).get("image", ""))
             now = _now()
+            reason = self.crashing.get(td.arn, "")
             if not image_pullable(image):
                 reason = (
                     f"CannotPullContainerError: pull image manifest has been retried 5 time(s): "
                     f"failed to resolve ref {image}: not found"
                 )
+            if reason:
+                # The circuit breaker stops the rollout; the ACTIVE deployment keeps its tasks and revision.
                 dep.update(
                     rolloutState="FAILED",
                     rolloutStateReason="ECS deployment circuit breaker: tasks failed to start.",
@@ -224,6 +230,7 @@ class EcsAgent:
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
+        self.crashing.clear()
 
 
 def _event(message: str) -> dict[str, Any]:

@@ -315,8 +315,7 @@ def _deployment_failed(twin: Twin) -> None:
     """A rollout that cannot reach COMPLETED: the circuit breaker marks it FAILED."""
     service = _first_web(twin)[0]
     arn = register_revision(twin, service, lambda env: env.update(INVENIO_APP_REVISION="broken"))
-    twin.client("ecs").update_service(cluster=twin.spec.ecs_cluster, service=service, taskDefinition=arn)
-    twin.fail_rollout(service, "tasks failed to start: essential container in task exited (exit code 1)")
+    twin.fail_rollout(service, arn, "essential container in task exited (exit code 1)")
 
 
 def _image_drift(twin: Twin) -> None:
