@@ -135,8 +135,6 @@ TWIN_GAPS: dict[str, str] = {}
 BROKEN_FIXES = {
     "image-ahead-of-database": "db_alembic_revision_matches_image prints <web-ui's running revision>, a placeholder, "
     "and its --overrides JSON breaks the shell's quoting",
-    "rds-storage-full": "rds_instance_available prints start-db-instance for every non-available state; a "
-    "storage-full instance needs modify-db-instance --allocated-storage",
     "log-group-misnamed": "logs_web_log_groups_receive_events prints create-log-group for a group that exists; the "
     "fix is the TURATH_LOG_GROUP setting (or the task definition's awslogs-group)",
     "log-group-missing": "after create-log-group the group still has no events until the services restart: the fix "
