@@ -17,7 +17,7 @@ from typing import Any
 from moto.backends import get_backend
 
 from recovery.timeutil import as_utc
-from twin.invenio_db import ALEMBIC_HEADS
+from twin.invenio_db import ALEMBIC_HEADS, HEADS_LABEL
 
 log = logging.getLogger(__name__)
 
@@ -303,7 +303,7 @@ class AccountSeeder:
                     "essential": True,
                     # No entryPoint: the image's own ENTRYPOINT is resolve-db-uri.sh (plan 2.5).
                     # The image's CI declares its Alembic heads with the deployment (`invenio alembic heads`).
-                    "dockerLabels": {"turath.alembic.heads": " ".join(ALEMBIC_HEADS)},
+                    "dockerLabels": {HEADS_LABEL: " ".join(ALEMBIC_HEADS)},
                     "command": ["celery-worker"] if service == "worker" else ["uwsgi", "/opt/invenio/uwsgi.ini"],
                     "environment": [{"name": k, "value": v} for k, v in sorted(env.items())],
                     "logConfiguration": {

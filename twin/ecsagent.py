@@ -27,6 +27,7 @@ from moto.ecs.models import EC2ContainerServiceBackend
 from moto.moto_api import state_manager
 
 from twin.invenio_cli import run_command
+from twin.invenio_db import ALEMBIC_HEADS, HEADS_LABEL
 from twin.search import SearchIndex
 from twin.webapp import ServiceRuntime
 
@@ -85,6 +86,12 @@ def effective_command(entry_point: list[str], command: list[str]) -> tuple[list[
             return ["bash", "-c", shlex.join(words[1:])], True
         return ["bash", "-c", full[2]], False
     return full, False
+
+
+def image_heads(container: dict[str, Any]) -> tuple[str, ...]:
+    """The Alembic heads of the container's image, as its CI declared them (the released ones if it did not)."""
+    declared = str((container.get("dockerLabels") or {}).get(HEADS_LABEL, ""))
+    return tuple(declared.replace(",", " ").split()) or ALEMBIC_HEADS
 
 
 def image_pullable(image: str) -> bool:
@@ -202,7 +209,7 @@ class EcsAgent:
                 argv = list(o["command"])
         argv, entrypoint = effective_command(list(container.get("entryPoint") or []), argv)
         try:
-            result = run_command(argv, env_of(td, task.overrides), self.indices, entrypoint)
+            result = run_command(argv, env_of(td, task.overrides), self.indices, entrypoint, image_heads(container))
             code, lines = result.exit_code, result.lines
         except Exception as exc:  # the stand-in must not hang a task; report it as a crash
             log.exception("one-off task crashed")

@@ -333,12 +333,12 @@ def _image_drift(twin: Twin) -> None:
 
 def _image_ahead_of_database(twin: Twin) -> None:
     """:develop moved on: the services now run an image with a new Alembic head the database never got."""
-    from twin.invenio_db import ALEMBIC_HEADS
+    from twin.invenio_db import ALEMBIC_HEADS, HEADS_LABEL
 
     heads = " ".join([*ALEMBIC_HEADS[1:], "f3b9c0de4a21"])
 
     def newer_image(container: dict[str, Any]) -> None:
-        container["dockerLabels"] = {**(container.get("dockerLabels") or {}), "turath.alembic.heads": heads}
+        container["dockerLabels"] = {**(container.get("dockerLabels") or {}), HEADS_LABEL: heads}
 
     for service in twin.spec.services:
         deploy(twin, service, register_container_revision(twin, service, newer_image))
