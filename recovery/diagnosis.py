@@ -136,6 +136,22 @@ def service_family(cluster: str, service: str) -> str:
     )
 
 
+def running_revision(cluster: str, service: str) -> str:
+    """The task definition a service runs, as a shell substitution the fix evaluates."""
+    return (
+        f'"$(aws ecs describe-services --cluster {cluster} --services {service} '
+        "--query 'services[0].taskDefinition' --output text)\""
+    )
+
+
+def service_network(cluster: str, service: str) -> str:
+    """A service's network configuration as `run-task --network-configuration` takes it, as a shell substitution."""
+    return (
+        f'"$(aws ecs describe-services --cluster {cluster} --services {service} '
+        "--query 'services[0].networkConfiguration' --output json)\""
+    )
+
+
 def deploy_newest(cluster: str, service: str) -> str:
     """Deploy the newest revision of the service's family: `--force-new-deployment` alone restarts the
     revision the service already runs (real ECS and the twin alike), so a registered fix stays undeployed."""

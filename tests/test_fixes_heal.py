@@ -133,8 +133,6 @@ TWIN_GAPS: dict[str, str] = {}
 # Printed fixes of the newest checks that do not yet work literally (open defects, strict: fixing one
 # turns its xfail into a failure here until the entry is removed).
 BROKEN_FIXES = {
-    "image-ahead-of-database": "db_alembic_revision_matches_image prints <web-ui's running revision>, a placeholder, "
-    "and its --overrides JSON breaks the shell's quoting",
     "log-group-misnamed": "logs_web_log_groups_receive_events prints create-log-group for a group that exists; the "
     "fix is the TURATH_LOG_GROUP setting (or the task definition's awslogs-group)",
     "log-group-missing": "after create-log-group the group still has no events until the services restart: the fix "

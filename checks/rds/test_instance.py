@@ -31,7 +31,7 @@ DESCRIBE = (
     "{rds_instance} --source-type db-instance --duration 1440"
 )
 START = "aws rds start-db-instance --db-instance-identifier {rds_instance}"
-RESTORE = "restore it with plan §4's commands for this account (python -m recovery restore-guide)"
+RESTORE = "restore it with the commands of plan §4 for this account (python -m recovery restore-guide)"
 WAIT = (
     "it is busy: aws rds wait db-instance-available --db-instance-identifier {rds_instance}; if it is not "
     "available within 30 minutes, its events say why"
@@ -44,8 +44,8 @@ FIXES = {
     "storage-full": "add storage ({allocated} GiB allocated, full): aws rds modify-db-instance "
     "--db-instance-identifier {rds_instance} --allocated-storage {grown} --apply-immediately; then set "
     "--max-allocated-storage so RDS grows it before it fills again",
-    "inaccessible-encryption-credentials-recoverable": "RDS cannot reach the instance's KMS key; if the key's "
-    "deletion is scheduled: aws kms cancel-key-deletion --key-id {kms_key}; then aws kms enable-key --key-id "
+    "inaccessible-encryption-credentials-recoverable": "RDS cannot reach the KMS key of the instance; if "
+    "its deletion is scheduled: aws kms cancel-key-deletion --key-id {kms_key}; then aws kms enable-key --key-id "
     f"{{kms_key}}; {START}",
     "inaccessible-encryption-credentials": "the KMS key was unreachable for more than 7 days: with the key "
     f"enabled again, {RESTORE}",
@@ -54,7 +54,7 @@ FIXES = {
     "--source user; set it back with modify-db-parameter-group, then aws rds reboot-db-instance "
     "--db-instance-identifier {rds_instance}",
     "incompatible-network": "its subnets have no free address or were changed: free addresses in the DB "
-    "subnet group's subnets; RDS then recovers the instance by itself",
+    "subnets of its DB subnet group; RDS then recovers the instance by itself",
     "failed": f"RDS cannot recover it: {RESTORE}",
     "restore-error": f"the restore that created it failed: {RESTORE}",
     "insufficient-capacity": "RDS has no {instance_class} capacity in its zone now; try again later: "
