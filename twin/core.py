@@ -146,6 +146,8 @@ class Twin:
         self.agent: EcsAgent | None = None
         self.sites: Sites | None = None
         self.indices: dict[str, SearchIndex] = {}
+        # (group, stream) the awslogs driver of a task has created: it never creates a stream twice.
+        self.log_streams: set[tuple[str, str]] = set()
         self.worker: IndexWorker | None = None
         self._traffic_stop = threading.Event()
         self._traffic: threading.Thread | None = None
@@ -332,6 +334,7 @@ class Twin:
             self.rds_data.reset()
         with self._lock:
             self.indices.clear()
+        self.log_streams.clear()
         moto_api_backend.reset()
         self.server.recorder.clear()
         self.seed()
@@ -461,12 +464,18 @@ class Twin:
         return {AUTOMATED_REPOSITORY: out}
 
     def write_log(self, group: str, stream: str, lines: list[str]) -> None:
-        """Append lines to a CloudWatch log stream (what the awslogs driver does)."""
+        """Append lines to a CloudWatch log stream (what the awslogs driver does).
+
+        The driver creates a task's stream once, when the task starts. If the group is deleted under a
+        running task, a recreated group receives nothing from it: its lines are lost until it restarts."""
         logs = self.backend("logs")
         if group not in logs.groups:
             return
         if stream not in logs.groups[group].streams:
+            if (group, stream) in self.log_streams:
+                return
             logs.create_log_stream(group, stream)
+            self.log_streams.add((group, stream))
         now = int(time.time() * 1000)
         events = [{"timestamp": now, "message": line} for line in lines]
         if events:
