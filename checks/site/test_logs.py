@@ -115,10 +115,9 @@ LOG_CONFIGURATION = (
     "5.1",
     severity="high",
     remediation=LOG_CONFIGURATION + "; if the tasks log elsewhere, set TURATH_LOG_GROUP to the awslogs-group "
-    "of web-ui (the other services log under the same name with theirs); if the group is missing, create it "
-    "and restart the services that log there (the awslogs driver creates its stream when a task starts): "
-    "aws logs create-log-group --log-group-name {log_group}; then new tasks for each web service "
-    "(aws ecs update-service --force-new-deployment)",
+    "of web-ui (the other services log under the same name with theirs); if the group of web-ui is missing, "
+    "create it and restart web-ui (the awslogs driver creates its stream when a task starts): "
+    "aws logs create-log-group --log-group-name {log_group}; {restart_web_ui}",
 )
 def test_logs_web_log_groups_receive_events(
     aws: Aws,
