@@ -136,6 +136,27 @@ def service_family(cluster: str, service: str) -> str:
     )
 
 
+def running_revision(cluster: str, service: str) -> str:
+    """The task definition a service runs, as a shell substitution the fix evaluates."""
+    return (
+        f'"$(aws ecs describe-services --cluster {cluster} --services {service} '
+        "--query 'services[0].taskDefinition' --output text)\""
+    )
+
+
+def service_network(cluster: str, service: str) -> str:
+    """A service's network configuration as `run-task --network-configuration` takes it, as a shell substitution."""
+    return (
+        f'"$(aws ecs describe-services --cluster {cluster} --services {service} '
+        "--query 'services[0].networkConfiguration' --output json)\""
+    )
+
+
+def restart(cluster: str, service: str) -> str:
+    """New tasks of the revision the service runs (a new deployment of its current task definition)."""
+    return f"aws ecs update-service --cluster {cluster} --service {service} --force-new-deployment"
+
+
 def deploy_newest(cluster: str, service: str) -> str:
     """Deploy the newest revision of the service's family: `--force-new-deployment` alone restarts the
     revision the service already runs (real ECS and the twin alike), so a registered fix stays undeployed."""
@@ -156,11 +177,6 @@ def rollback(cluster: str, service: str) -> str:
         "'services[0].deployments[?status!=`PRIMARY`] | [0].taskDefinition' --output text)\""
     )
     return f"aws ecs update-service --cluster {cluster} --service {service} --task-definition {previous}"
-
-
-def service_log_group(log_group: str, service: str) -> str:
-    """TURATH_LOG_GROUP is web-ui's; every service logs beside it (/invenio-default/worker)."""
-    return log_group.rsplit("/", 1)[0] + f"/{service}" if "/" in log_group else log_group
 
 
 def force_deployments(s: Settings) -> str:

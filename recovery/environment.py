@@ -58,13 +58,20 @@ class Environment:
         return f"{self.label} ({self.site_url}{via})"
 
 
+def service_log_group(web_ui_group: str, web_ui: str, service: str) -> str:
+    """Where `service` logs, from web-ui's group (TURATH_LOG_GROUP): that name with the service's in place of
+    web-ui's (/invenio-default/web-api, /ecs/invenio-default-worker), or beside it when it does not hold it."""
+    if web_ui and web_ui in web_ui_group:
+        head, _, tail = web_ui_group.rpartition(web_ui)
+        return head + service + tail
+    return web_ui_group.rsplit("/", 1)[0] + f"/{service}" if "/" in web_ui_group else web_ui_group
+
+
 def production(settings: Settings) -> Environment:
     """Production as the settings name it (plan §3)."""
-    # TURATH_LOG_GROUP is web-ui's; the other web services log beside it (/invenio-default/web-api).
-    groups = {
-        service: settings.log_group if i == 0 else settings.log_group.rsplit("/", 1)[0] + f"/{service}"
-        for i, service in enumerate(settings.web_services)
-    } or {"": settings.log_group}
+    web_ui = next(iter(settings.web_services), "")
+    groups = {service: service_log_group(settings.log_group, web_ui, service) for service in settings.web_services}
+    groups = groups or {"": settings.log_group}
     db = None
     if settings.db_host:
         db = Endpoint(settings.db_host, settings.db_user, settings.db_password, settings.db_name)

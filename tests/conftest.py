@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -21,10 +22,27 @@ from typing import Any
 
 import pytest
 
+from fixtures.meta import fix_line
 from twin.account import AccountSpec
 from twin.core import Twin
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# A fix as the person on call reads it (tests/test_fix_texts.py, tests/test_fault_matrix.py).
+PLACEHOLDER = re.compile(r"(?<![<\w])<[A-Za-z][^<>]*>")  # <GiB>, <SERVICE>; not a heredoc's <<<
+UNFILLED = re.compile(r"\{[a-z_]+\}")
+PERSONAL = re.compile(r"~/|/home/|/Users/")
+
+
+def fix_text_problems(section: str, remediation: str) -> list[str]:
+    """What is wrong with a fix as the terminal prints it ('Fix (plan §x): ...'); [] when nothing is."""
+    line = fix_line(section, remediation)
+    problems = [f"placeholder {m[0]!r}" for m in PLACEHOLDER.finditer(line)]
+    problems += [f"unfilled field {m[0]!r}" for m in UNFILLED.finditer(line)]
+    problems += [f"personal path {m[0]!r}" for m in PERSONAL.finditer(line)]
+    if line.split("): ", 1)[1].startswith("plan §"):
+        problems.append("the section named twice")
+    return problems
 
 
 @dataclass

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from fixtures.meta import REGISTRY, CheckMeta
-from tests.conftest import ROOT, SuiteRun, clean_env, twin_env
+from tests.conftest import ROOT, SuiteRun, clean_env, fix_text_problems, twin_env
 from twin.core import Twin
 from twin.faults import CATALOG, FAULTS, RECOVERED
 
@@ -55,6 +55,8 @@ def test_fault_fails_exactly_its_checks(run_suite: Callable[..., SuiteRun], fres
             section = checks[entry["id"]].plan_section
             assert entry["message"].startswith(f"§{section} {entry['id']}:"), entry["message"]
             assert entry["remediation"], entry
+            # The fix as printed for what the check saw on this account: complete, nothing left to fill.
+            assert not fix_text_problems(section, entry["remediation"]), entry["remediation"]
 
 
 @pytest.mark.parametrize("name", [f.name for f in FAULTS if not f.health and not f.drill])

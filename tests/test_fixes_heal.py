@@ -88,6 +88,14 @@ def fix_commands(remediation: str) -> list[str]:
     return commands
 
 
+_SETTING = re.compile(r"\bexport (?P<name>TURATH_[A-Z_]+)=(?P<value>[^\s;]+)")
+
+
+def fix_settings(remediation: str) -> dict[str, str]:
+    """The suite settings a printed fix sets (`export TURATH_LOG_GROUP=...`): the suite read the wrong place."""
+    return {found["name"]: found["value"] for found in _SETTING.finditer(remediation)}
+
+
 def printed_fixes(run: SuiteRun) -> dict[str, str]:
     """check id -> its fixes as the terminal printed them (and results.json filed them), one per failing
     instance (a per-service check prints one fix per service), joined as the operator would run them."""
@@ -127,26 +135,12 @@ def test_fix_commands_are_parsed_as_a_shell_would() -> None:
 
 
 # Where the twin cannot show a correct fix working, say why; strict, so a fixed twin is noticed.
-TWIN_GAPS = {
-    "file-missing": "moto answers ListObjectVersions with a 500 on the objects the twin back-dated (naive "
-    "datetimes in twin/account.py), so the delete markers cannot be listed",
-    "deployment-failed": "the twin lists the old (ACTIVE) deployment with the new revision, so the rollback "
-    "command finds no previous revision to return to (real ECS keeps the old one)",
-}
+TWIN_GAPS: dict[str, str] = {}
 
 
 # Printed fixes of the newest checks that do not yet work literally (open defects, strict: fixing one
 # turns its xfail into a failure here until the entry is removed).
-BROKEN_FIXES = {
-    "image-ahead-of-database": "db_alembic_revision_matches_image prints <web-ui's running revision>, a placeholder, "
-    "and its --overrides JSON breaks the shell's quoting",
-    "rds-storage-full": "rds_instance_available prints start-db-instance for every non-available state; a "
-    "storage-full instance needs modify-db-instance --allocated-storage",
-    "log-group-misnamed": "logs_web_log_groups_receive_events prints create-log-group for a group that exists; the "
-    "fix is the TURATH_LOG_GROUP setting (or the task definition's awslogs-group)",
-    "log-group-missing": "after create-log-group the group still has no events until the services restart: the fix "
-    "must also deploy the services",
-}
+BROKEN_FIXES: dict[str, str] = {}
 
 
 # Faults whose root check prints a fix for a neighbouring cause, not theirs: nothing to run (open defects).
@@ -158,13 +152,13 @@ NOT_ITS_FIX = {
 
 def _why_not_a_command(name: str) -> str:
     """Before running anything: the fix its root check would print with the default settings, judged by the
-    same parser; the run below judges the fix as actually printed."""
+    same parsers; the run below judges the fix as actually printed."""
     root = CATALOG[name].health[0]
     defaults = load_settings(environ={}, dotenv_path=None)
     text = all_checks()[root].remediation_for(defaults, {"service": defaults.web_services[0]})
     if APPLY.search(text):
         return f"{name}: the fix of {root} is a terraform apply of production"
-    if not fix_commands(text):
+    if not fix_commands(text) and not fix_settings(text):
         return f"{name}: the fix of {root} is not an AWS command: {text[:160]}"
     return ""
 
@@ -201,14 +195,16 @@ def test_printed_fix_heals_its_fault(run_suite: Callable[..., SuiteRun], fresh_t
     if APPLY.search(fixes[root]):
         pytest.skip(f"{name}: the printed fix of {root} is a terraform apply of production")
     commands = {check: fix_commands(text) for check, text in fixes.items() if not APPLY.search(text)}
-    if not commands.get(root):
+    settings = {check: fix_settings(text) for check, text in fixes.items() if not APPLY.search(text)}
+    if not commands.get(root) and not settings.get(root):
         pytest.skip(f"{name}: the printed fix of {root} is not an AWS command: {fixes[root][:160]}")
-    healable = [check for check, cmds in commands.items() if cmds]
+    healable = [check for check in commands if commands[check] or settings[check]]
     for check in healable:
         for command in commands[check]:
             # The fix is applied by an operator who may change production (the suite's own keys may not).
             done = subprocess.run(["bash", "-c", command], env=operator, capture_output=True, text=True, timeout=120)
             assert done.returncode == 0, f"{check}: `{command}` failed: {done.stderr[-1500:]}"
+        env.update(settings[check])  # the suite now reads where the fix says
     after = run_suite("-m", "health", "-k", select, env=env)
     still = {c["id"]: c["message"] for c in after.results["checks"] if c["outcome"] != "passed"}
     assert not set(healable) & set(still), {k: still[k] for k in set(healable) & set(still)}

@@ -62,7 +62,7 @@ def test_unreachable_database_port_fails_with_the_tunnel_fix(
     run = preflight(run_suite, fresh_twin, TURATH_DB_HOST=f"127.0.0.1:{closed_port}")
     message = failing_message(run, "preflight_database_reachable")
     assert f"127.0.0.1:{closed_port} refuses or drops connections" in message
-    assert "TURATH_DB_HOST=127.0.0.1:<local port>" in message
+    assert "TURATH_DB_HOST=127.0.0.1:15432" in message  # the local port of the README's tunnel
 
 
 def test_unresolvable_site_fails_naming_the_setting(run_suite: Callable[..., SuiteRun], fresh_twin: Twin) -> None:

@@ -16,8 +16,9 @@ from typing import Any
 
 from moto.backends import get_backend
 
+from recovery.timeutil import as_utc
 from twin import rdsdata
-from twin.invenio_db import ALEMBIC_HEADS
+from twin.invenio_db import ALEMBIC_HEADS, HEADS_LABEL
 
 log = logging.getLogger(__name__)
 
@@ -176,15 +177,12 @@ class AccountSeeder:
         for key, data, uploaded in objects:
             obj = b.put_object(s.files_bucket, key, data)
             if uploaded is not None:
-                obj.last_modified = uploaded  # the day the book was uploaded, not the seeding
+                obj.last_modified = s3_time(uploaded)  # the day the book was uploaded, not the seeding
             count += 1
         log.debug("seeded %d objects into %s", count, s.files_bucket)
         for body, ago in tfstate:  # every apply wrote a version (the bucket is versioned)
             s3.put_object(Bucket=s.tfstate_bucket, Key=s.tfstate_key, Body=body, ServerSideEncryption="aws:kms")
-            # moto keeps S3 times naive UTC (ListObjectVersions sorts them against a naive epoch)
-            b.get_object(s.tfstate_bucket, s.tfstate_key).last_modified = (
-                (now - ago).astimezone(UTC).replace(tzinfo=None)
-            )
+            b.get_object(s.tfstate_bucket, s.tfstate_key).last_modified = s3_time(now - ago)
 
     # ---- network and load balancer ---------------------------------------------------------
     def network(self) -> dict[str, Any]:
@@ -306,7 +304,7 @@ class AccountSeeder:
                     "essential": True,
                     # No entryPoint: the image's own ENTRYPOINT is resolve-db-uri.sh (plan 2.5).
                     # The image's CI declares its Alembic heads with the deployment (`invenio alembic heads`).
-                    "dockerLabels": {"turath.alembic.heads": " ".join(ALEMBIC_HEADS)},
+                    "dockerLabels": {HEADS_LABEL: " ".join(ALEMBIC_HEADS)},
                     "command": ["celery-worker"] if service == "worker" else ["uwsgi", "/opt/invenio/uwsgi.ini"],
                     "environment": [{"name": k, "value": v} for k, v in sorted(env.items())],
                     "logConfiguration": {
@@ -350,6 +348,12 @@ class AccountSeeder:
             Users=[{"Username": "invenio", "Password": "celery-broker-pass-00"}],
             Tags=TAGS,
         )
+
+
+def s3_time(moment: datetime) -> datetime:
+    """An S3 object's LastModified as moto's backend keeps it: naive UTC. ListObjectVersions sorts the
+    versions against a naive epoch, so one aware time among them answers 500 for the whole bucket."""
+    return as_utc(moment).replace(tzinfo=None)
 
 
 def backdate_snapshot(snap: Any, at: datetime) -> None:

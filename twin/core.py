@@ -156,6 +156,8 @@ class Twin:
         self.agent: EcsAgent | None = None
         self.sites: Sites | None = None
         self.indices: dict[str, SearchIndex] = {}
+        # (group, stream) the awslogs driver of a task has created: it never creates a stream twice.
+        self.log_streams: set[tuple[str, str]] = set()
         self.worker: IndexWorker | None = None
         self._traffic_stop = threading.Event()
         self._traffic: threading.Thread | None = None
@@ -386,6 +388,7 @@ class Twin:
             self.pg.ensure_role(self.spec.db_user, self.password)
         with self._lock:
             self.indices.clear()
+        self.log_streams.clear()
         moto_api_backend.reset()
         self.server.recorder.clear()
         if self.agent is not None:
@@ -537,12 +540,18 @@ class Twin:
         return {AUTOMATED_REPOSITORY: out}
 
     def write_log(self, group: str, stream: str, lines: list[str]) -> None:
-        """Append lines to a CloudWatch log stream (what the awslogs driver does)."""
+        """Append lines to a CloudWatch log stream (what the awslogs driver does).
+
+        The driver creates a task's stream once, when the task starts. If the group is deleted under a
+        running task, a recreated group receives nothing from it: its lines are lost until it restarts."""
         logs = self.backend("logs")
         if group not in logs.groups:
             return
         if stream not in logs.groups[group].streams:
+            if (group, stream) in self.log_streams:
+                return
             logs.create_log_stream(group, stream)
+            self.log_streams.add((group, stream))
         now = int(time.time() * 1000)
         events = [{"timestamp": now, "message": line} for line in lines]
         if events:
@@ -621,26 +630,36 @@ class Twin:
                 dep.update(taskDefinition=svc.task_definition, createdAt=now, updatedAt=now)
         self.mark_services_running()
 
-    def fail_rollout(self, service: str, reason: str) -> None:
-        """The new PRIMARY deployment fails; the previous one (ACTIVE) keeps serving."""
+    def fail_rollout(self, service: str, task_definition: str, reason: str) -> None:
+        """Deploy a revision whose tasks exit at start: the circuit breaker marks the new PRIMARY deployment
+        FAILED (no automatic rollback) and the previous one stays ACTIVE, on its own revision, serving."""
+        if self.agent is not None:
+            self.agent.crashing[task_definition] = reason
+        ecs = self.client("ecs")
+        ecs.update_service(cluster=self.spec.ecs_cluster, service=service, taskDefinition=task_definition)
+        if self.agent is not None:
+            wait_settled(self.agent)
+            return
+        # Without the data plane no deployment starts: show the one ECS would.
         svc = self.ecs_service(service)
-        old = dict(svc.deployments[0])
+        old = dict(svc.deployments[0], status="ACTIVE")
         now = datetime.now(UTC)
         new = {
             **old,
             "id": f"ecs-svc/{secrets.randbelow(10**18)}",
+            "status": "PRIMARY",
             "taskDefinition": svc.task_definition,
             "runningCount": 0,
             "pendingCount": 0,
             "failedTasks": 3,
             "rolloutState": "FAILED",
-            "rolloutStateReason": f"ECS deployment circuit breaker: {reason}",
+            "rolloutStateReason": "ECS deployment circuit breaker: tasks failed to start.",
             "createdAt": now,
             "updatedAt": now,
         }
-        old["status"] = "ACTIVE"
         svc.deployments = [new, old]
-        svc.events.insert(0, {"id": "twin-failed", "createdAt": now, "message": f"(service {service}) {reason}"})
+        message = f"(service {service}) tasks failed to start: {reason}"
+        svc.events.insert(0, {"id": "twin-failed", "createdAt": now, "message": message})
 
     def mark_services_running(self) -> None:
         """Services report running tasks and one COMPLETED deployment, like a settled cluster."""

@@ -3,8 +3,9 @@
 - UpdateService with a new revision or forceNewDeployment starts a new PRIMARY deployment
   (IN_PROGRESS, the old one ACTIVE and still serving). A moment later it is COMPLETED (tasks
   started and passed the load balancer's /ping health check, which does not touch the DB, as
-  in InvenioRDM) or FAILED when the image cannot be pulled (circuit breaker, no rollback).
-  Registering a revision without deploying it changes nothing that runs (plan §7).
+  in InvenioRDM) or FAILED when the image cannot be pulled or the revision's tasks exit at start
+  (circuit breaker, no rollback): the previous deployment stays ACTIVE on its own revision and
+  keeps serving. Registering a revision without deploying it changes nothing that runs (plan §7).
 - RunTask executes the container's command (or the override) as the InvenioRDM CLI against
   the task's environment, through the image's entrypoint unless the task definition replaces
   it, writes the output to the task's CloudWatch log stream and stops with the real exit code.
@@ -28,6 +29,7 @@ from moto.moto_api import state_manager
 
 from twin import secretstore
 from twin.invenio_cli import conninfo, resolve_db_uri, run_command
+from twin.invenio_db import ALEMBIC_HEADS, HEADS_LABEL
 from twin.search import SearchIndex
 from twin.webapp import ServiceRuntime
 
@@ -89,6 +91,12 @@ def effective_command(entry_point: list[str], command: list[str]) -> tuple[list[
     return full, False
 
 
+def image_heads(container: dict[str, Any]) -> tuple[str, ...]:
+    """The Alembic heads of the container's image, as its CI declared them (the released ones if it did not)."""
+    declared = str((container.get("dockerLabels") or {}).get(HEADS_LABEL, ""))
+    return tuple(declared.replace(",", " ").split()) or ALEMBIC_HEADS
+
+
 def image_pullable(image: str) -> bool:
     """The twin's registry has the Turath image under its usual tags only."""
     repo, _, tag = image.rpartition(":")
@@ -113,6 +121,8 @@ class EcsAgent:
         # (task definition ARN, database host:port) of every task start, service or one-off: which
         # database each task connects to (tests prove a drill's tasks never reach production's).
         self.connections: list[tuple[str, str]] = []
+        # Revisions whose tasks exit as soon as they start (a broken build): task definition ARN -> why.
+        self.crashing: dict[str, str] = {}
 
     # ---- deployments -----------------------------------------------------------------------
     def start_deployment(self, svc: Any) -> None:
@@ -144,7 +154,7 @@ class EcsAgent:
             td = self.backend().describe_task_definition(dep["taskDefinition"])
             image = str(_container(td).get("image", ""))
             now = _now()
-            reason = ""
+            reason = self.crashing.get(td.arn, "")
             if not image_pullable(image):
                 reason = (
                     f"CannotPullContainerError: pull image manifest has been retried 5 time(s): "
@@ -156,6 +166,7 @@ class EcsAgent:
                 except secretstore.SecretsUnavailable as exc:
                     reason = str(exc)
             if reason:
+                # The circuit breaker stops the rollout; the ACTIVE deployment keeps its tasks and revision.
                 dep.update(
                     rolloutState="FAILED",
                     rolloutStateReason="ECS deployment circuit breaker: tasks failed to start.",
@@ -231,7 +242,7 @@ class EcsAgent:
             task.desired_status = task.status = "STOPPED"
             return
         try:
-            result = run_command(argv, env, self.indices, entrypoint)
+            result = run_command(argv, env, self.indices, entrypoint, image_heads(container))
             code, lines = result.exit_code, result.lines
         except Exception as exc:  # the stand-in must not hang a task; report it as a crash
             log.exception("one-off task crashed")
@@ -259,6 +270,7 @@ class EcsAgent:
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
+        self.crashing.clear()
 
 
 def _event(message: str) -> dict[str, Any]:

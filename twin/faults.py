@@ -20,8 +20,9 @@ from datetime import UTC, datetime, timedelta
 from secrets import token_hex
 from typing import TYPE_CHECKING, Any
 
+from recovery.timeutil import as_utc
 from twin import secretstore
-from twin.account import ACCOUNT_ID, backdate_snapshot
+from twin.account import ACCOUNT_ID, backdate_snapshot, s3_time
 
 if TYPE_CHECKING:
     from twin.core import Twin
@@ -272,9 +273,7 @@ def _tfstate_stale(twin: Twin) -> None:
     """Nobody has written the state to the bucket for 200 days: every version is that much older."""
     bucket = twin.backend("s3").get_bucket(twin.spec.tfstate_bucket)
     for version in bucket.keys.getlist(twin.spec.tfstate_key):
-        stamp = version.last_modified
-        aware = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
-        version.last_modified = (aware - timedelta(days=200)).astimezone(UTC).replace(tzinfo=None)  # moto: naive
+        version.last_modified = s3_time(as_utc(version.last_modified) - timedelta(days=200))
 
 
 def _drop_password(env: dict[str, str]) -> None:
@@ -336,8 +335,7 @@ def _deployment_failed(twin: Twin) -> None:
     """A rollout that cannot reach COMPLETED: the circuit breaker marks it FAILED."""
     service = _first_web(twin)[0]
     arn = register_revision(twin, service, lambda env: env.update(INVENIO_APP_REVISION="broken"))
-    twin.client("ecs").update_service(cluster=twin.spec.ecs_cluster, service=service, taskDefinition=arn)
-    twin.fail_rollout(service, "tasks failed to start: essential container in task exited (exit code 1)")
+    twin.fail_rollout(service, arn, "essential container in task exited (exit code 1)")
 
 
 def _image_drift(twin: Twin) -> None:
@@ -355,12 +353,12 @@ def _image_drift(twin: Twin) -> None:
 
 def _image_ahead_of_database(twin: Twin) -> None:
     """:develop moved on: the services now run an image with a new Alembic head the database never got."""
-    from twin.invenio_db import ALEMBIC_HEADS
+    from twin.invenio_db import ALEMBIC_HEADS, HEADS_LABEL
 
     heads = " ".join([*ALEMBIC_HEADS[1:], "f3b9c0de4a21"])
 
     def newer_image(container: dict[str, Any]) -> None:
-        container["dockerLabels"] = {**(container.get("dockerLabels") or {}), "turath.alembic.heads": heads}
+        container["dockerLabels"] = {**(container.get("dockerLabels") or {}), HEADS_LABEL: heads}
 
     for service in twin.spec.services:
         deploy(twin, service, register_container_revision(twin, service, newer_image))

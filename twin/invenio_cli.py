@@ -20,6 +20,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import psycopg
 
+from twin.invenio_db import ALEMBIC_HEADS
 from twin.search import IndexExistsError, SearchIndex
 
 log = logging.getLogger(__name__)
@@ -144,10 +145,11 @@ def scrub(lines: Sequence[str], secrets: Sequence[str]) -> list[str]:
 class _Invocation:
     """One command run: its environment, its database URI, its search index."""
 
-    def __init__(self, env: Mapping[str, str], indices: IndexResolver, uri: str) -> None:
+    def __init__(self, env: Mapping[str, str], indices: IndexResolver, uri: str, heads: Sequence[str]) -> None:
         self.env = env
         self.indices = indices
         self.uri = uri
+        self.heads = heads
         self.out: list[str] = []
 
     def index(self) -> SearchIndex:
@@ -317,12 +319,23 @@ class _Invocation:
         self.out.append(f"Allowed {action} to {kind} {name}")
 
     def alembic_upgrade(self, args: list[str]) -> None:
-        with self.db() as conn:
-            conn.execute("SELECT 1")
+        """Up to the image's heads. A revision the image does not know (the database is ahead of it) stops
+        alembic before it changes anything; the image knows the released history and its own heads."""
         self.out += [
             "INFO  [alembic.runtime.migration] Context impl PostgresqlImpl.",
             "INFO  [alembic.runtime.migration] Will assume transactional DDL.",
         ]
+        with self.db() as conn:
+            current = {row[0] for row in conn.execute("SELECT version_num FROM alembic_version")}
+            unknown = sorted(current - {*self.heads, *ALEMBIC_HEADS})
+            if unknown:
+                message = f"ERROR [alembic.util.messaging] Can't locate revision identified by '{unknown[0]}'"
+                raise CommandFailed(1, message)
+            for head in sorted(set(self.heads) - current):
+                self.out.append(f"INFO  [alembic.runtime.migration] Running upgrade  -> {head}")
+            conn.execute("DELETE FROM alembic_version")
+            for head in self.heads:
+                conn.execute("INSERT INTO alembic_version (version_num) VALUES (%s)", (head,))
 
 
 _Handler = Callable[[_Invocation, list[str]], None]
@@ -376,7 +389,9 @@ def _split(argv: Sequence[str]) -> list[list[str]]:
     return [args]
 
 
-def _run_one(argv: list[str], env: Mapping[str, str], indices: IndexResolver, uri: str) -> CommandResult:
+def _run_one(
+    argv: list[str], env: Mapping[str, str], indices: IndexResolver, uri: str, heads: Sequence[str]
+) -> CommandResult:
     args = argv[2:] if argv[:2] == ["pipenv", "run"] else argv
     if not args or args[0].rsplit("/", 1)[-1] != "invenio":
         name = args[0] if args else ""
@@ -393,7 +408,7 @@ def _run_one(argv: list[str], env: Mapping[str, str], indices: IndexResolver, ur
         return CommandResult(
             2, [f"Usage: invenio {group} [OPTIONS] COMMAND [ARGS]...", f"Error: No such command '{sub}'."]
         )
-    invocation = _Invocation(env, indices, uri)
+    invocation = _Invocation(env, indices, uri, heads)
     try:
         handler(invocation, rest[2:])
     except CommandFailed as exc:
@@ -401,11 +416,18 @@ def _run_one(argv: list[str], env: Mapping[str, str], indices: IndexResolver, ur
     return CommandResult(0, invocation.out)
 
 
-def run_command(argv: Sequence[str], env: Mapping[str, str], indices: IndexResolver, entrypoint: bool) -> CommandResult:
+def run_command(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    indices: IndexResolver,
+    entrypoint: bool,
+    heads: Sequence[str] = ALEMBIC_HEADS,
+) -> CommandResult:
     """Run an InvenioRDM CLI command as a container of a task with environment `env` would.
 
     `entrypoint`: whether the image's entrypoint ran first (a normal task start, or a one-off
     task that keeps it). `indices` maps INVENIO_SEARCH_HOSTS to the index it names, or None.
+    `heads`: the Alembic heads of the image the container runs.
     """
     lines: list[str] = []
     if entrypoint:
@@ -416,7 +438,7 @@ def run_command(argv: Sequence[str], env: Mapping[str, str], indices: IndexResol
         uri = env.get("INVENIO_SQLALCHEMY_DATABASE_URI") or DEFAULT_DB_URI
     result = CommandResult(0, [])
     for command in _split(argv):
-        result = _run_one(command, env, indices, uri)
+        result = _run_one(command, env, indices, uri, heads)
         lines += result.lines
         if result.exit_code != 0:
             break

@@ -84,6 +84,9 @@ ADMIN_EMAIL = "admin@turath-project.com"
 DIRECT_ADMIN_EMAIL = "librarian@turath-project.com"
 ADMIN_ROLE = "admin"
 SUPERUSER_ACTION = "superuser-access"
+# The container label where the image's CI records `invenio alembic heads` (through Terraform): what
+# the twin's image knows of its own migrations.
+HEADS_LABEL = "turath.alembic.heads"
 # Alembic branch heads of InvenioRDM 13.1.2 after `invenio alembic upgrade` (one row per head).
 ALEMBIC_HEADS = (
     "1f896f6990b8",

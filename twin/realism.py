@@ -7,6 +7,7 @@ by a few minutes, and an instance without backups has none.
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -89,13 +90,20 @@ def _patch_eni() -> None:
 
 
 def _wrap_modify() -> None:
-    """Turning automated backups off deletes the instance's automated snapshots, as RDS does."""
+    """Turning automated backups off deletes the instance's automated snapshots, as RDS does; more storage
+    applied immediately takes a storage-full instance through modifying and storage-optimization (where it
+    serves again) back to available."""
     from moto.rds.models import RDSBackend
 
     original = RDSBackend.modify_db_instance
 
     def modify_db_instance(self: Any, db_instance_identifier: str, db_kwargs: dict[str, Any]) -> Any:
+        before = self.describe_db_instances(db_instance_identifier)[0]
+        full, allocated = before.status == "storage-full", int(before.allocated_storage or 0)
         result = original(self, db_instance_identifier, db_kwargs)
+        grown = int(db_kwargs.get("allocated_storage") or 0) > allocated
+        if full and grown and db_kwargs.get("apply_immediately"):
+            _scale_storage(result)
         if db_kwargs.get("backup_retention_period") == 0:
             for sid in [
                 k
@@ -106,6 +114,17 @@ def _wrap_modify() -> None:
         return result
 
     RDSBackend.modify_db_instance = modify_db_instance  # type: ignore[method-assign]
+
+
+STORAGE_STEP_SECONDS = 0.5  # hours on RDS for storage-optimization; a moment here, enough for a waiter to see it
+
+
+def _scale_storage(instance: Any) -> None:
+    instance.status = "modifying"
+    for step, status in enumerate(("storage-optimization", "available"), start=1):
+        timer = threading.Timer(STORAGE_STEP_SECONDS * step, setattr, args=(instance, "status", status))
+        timer.daemon = True
+        timer.start()
 
 
 def _patch_replication_filter() -> None:

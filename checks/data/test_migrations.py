@@ -10,6 +10,7 @@ label `turath.alembic.heads` of the running task definitions (the image's CI wri
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from typing import Any
 
@@ -35,19 +36,26 @@ def expected_heads(task_definitions: dict[str, dict[str, Any]], container: str) 
     return out
 
 
+MIGRATE = (
+    "run the migrations of the image the services run, as a one-off task through the entrypoint of the image "
+    "(plan §6.3): aws ecs run-task --cluster {ecs_cluster} --task-definition %s --overrides "
+    '\'{{"containerOverrides":[{{"name":"{app_container}","command":["invenio","alembic","upgrade"]}}]}}\'; '
+    "or pin the image to the tag the database was migrated for"
+)
+
+
 @check(
     "3",
     severity="high",
-    remediation="run the migrations of the image the services run, as a one-off task through the image's "
-    "entrypoint (plan §6.3): aws ecs run-task --cluster {ecs_cluster} --task-definition <web-ui's running revision> "
-    '--overrides \'{{"containerOverrides":[{{"name":"{app_container}","command":["invenio","alembic",'
-    '"upgrade"]}}]}}\'; or pin the image to the tag the database was migrated for',
+    remediation=MIGRATE % "{web_ui_revision} --launch-type FARGATE --network-configuration {web_ui_network}",
 )
 def test_db_alembic_revision_matches_image(
     db_endpoint: Endpoint,
     running_task_definitions: dict[str, dict[str, Any]],
+    ecs_services: dict[str, dict[str, Any]],
     settings: Settings,
     observed: Callable[[str], None],
+    remedy: Callable[..., None],
 ) -> None:
     """The database's Alembic revisions (alembic_version) are the heads the running image declares."""
     declared = expected_heads(running_task_definitions, settings.app_container)
@@ -66,6 +74,9 @@ def test_db_alembic_revision_matches_image(
             observed(f"{service} ({revision}) expects {', '.join(sorted(heads))}: the same")
             continue
         missing, extra = sorted(heads - revisions), sorted(revisions - heads)
+        if not problems:  # the revision that failed first names the image to migrate with, placed as it runs
+            where = ecs_api.run_task_placement(ecs_services.get(service, {}))
+            remedy(MIGRATE % "{revision} {placement}", revision=revision, placement=shlex.join(where))
         problems.append(
             f"{service} ({revision}) expects heads {', '.join(sorted(heads))}"
             + (f"; the database lacks {', '.join(missing)} (it is behind the image)" if missing else "")

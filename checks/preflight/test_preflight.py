@@ -77,8 +77,8 @@ def db_target(aws: Aws, settings: Settings) -> Target:
 @check(
     "4",
     severity="critical",
-    remediation="run from inside the VPC (deploy/terraform/runner), or open the tunnel of the README and set "
-    "TURATH_DB_HOST=127.0.0.1:<local port>",
+    remediation="run from inside the VPC (deploy/terraform/runner), or open the tunnel of the README (local port "
+    "15432) and set TURATH_DB_HOST=127.0.0.1:15432",
     modes=("preflight",),
 )
 def test_preflight_database_reachable(host: Any, aws: Aws, settings: Settings) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -27,17 +28,53 @@ SERVING = (
 )
 
 
+DESCRIBE = (
+    "aws rds describe-db-instances --db-instance-identifier {rds_instance} --query "
+    "'DBInstances[0].[DBInstanceStatus,PercentProgress]'; aws rds describe-events --source-identifier "
+    "{rds_instance} --source-type db-instance --duration 1440"
+)
+START = "aws rds start-db-instance --db-instance-identifier {rds_instance}"
+RESTORE = "restore it with the commands of plan §4 for this account (python -m recovery restore-guide)"
+WAIT = (
+    "it is busy: aws rds wait db-instance-available --db-instance-identifier {rds_instance}; if it is not "
+    "available within 30 minutes, its events say why"
+)
+# What each status the instance does not serve in asks of the person on call (RDS User Guide, "DB instance
+# status"); a status not listed here is a transition to wait for.
+FIXES = {
+    "stopped": START,
+    "stopping": f"someone stopped it; once it is stopped: {START}",
+    "storage-full": "add storage ({allocated} GiB allocated, full): aws rds modify-db-instance "
+    "--db-instance-identifier {rds_instance} --allocated-storage {grown} --apply-immediately; then set "
+    "--max-allocated-storage so RDS grows it before it fills again",
+    "inaccessible-encryption-credentials-recoverable": "RDS cannot reach the KMS key of the instance; if "
+    "its deletion is scheduled: aws kms cancel-key-deletion --key-id {kms_key}; then aws kms enable-key --key-id "
+    f"{{kms_key}}; {START}",
+    "inaccessible-encryption-credentials": "the KMS key was unreachable for more than 7 days: with the key "
+    f"enabled again, {RESTORE}",
+    "incompatible-parameters": "its events name the parameter of {parameter_group} that RDS cannot start "
+    "with; the changed ones: aws rds describe-db-parameters --db-parameter-group-name {parameter_group} "
+    "--source user; set it back with modify-db-parameter-group, then aws rds reboot-db-instance "
+    "--db-instance-identifier {rds_instance}",
+    "incompatible-network": "its subnets have no free address or were changed: free addresses in the DB "
+    "subnets of its DB subnet group; RDS then recovers the instance by itself",
+    "failed": f"RDS cannot recover it: {RESTORE}",
+    "restore-error": f"the restore that created it failed: {RESTORE}",
+    "insufficient-capacity": "RDS has no {instance_class} capacity in its zone now; try again later: "
+    f"{START}; or {RESTORE} with another class or zone",
+    "deleting": f"it is being deleted: {RESTORE}",
+}
+STORAGE_STEP = 0.2  # grow a full instance by a fifth (RDS asks for at least 10 % more), and by 10 GiB at least
+
+
 @check(
     "2.1",
     severity="critical",
-    remediation="aws rds describe-db-instances --db-instance-identifier {rds_instance} --query "
-    "'DBInstances[0].[DBInstanceStatus,PercentProgress]'; aws rds describe-events --source-identifier "
-    "{rds_instance} --source-type db-instance --duration 1440; stopped: aws rds start-db-instance "
-    "--db-instance-identifier {rds_instance}; storage-full: aws rds modify-db-instance --db-instance-identifier "
-    "{rds_instance} --allocated-storage <GiB> --apply-immediately; incompatible-parameters: fix the parameter "
-    "group and reboot; gone, failed or inaccessible-encryption-credentials: run the recovery (plan §4 step 2, "
-    "§6.4) from the newest snapshot or the retained automated backup the failure names; rehearse it with "
-    "pytest -m drill",
+    remediation=DESCRIBE
+    + "; then what its status needs (the failure prints that one command): stopped: "
+    + START
+    + "; storage-full: more allocated storage (modify-db-instance --allocated-storage, at least 10 % "
+    "more, --apply-immediately); gone or failed: " + RESTORE,
 )
 def test_rds_instance_available(
     request: pytest.FixtureRequest,
@@ -46,17 +83,23 @@ def test_rds_instance_available(
     rds_automated_backups: list[dict[str, Any]],
     settings: Settings,
     observed: Callable[[str], None],
+    remedy: Callable[..., None],
 ) -> None:
     """The production instance exists and is `available` (or briefly busy with routine work such as a backup).
 
     Gone, `stopped`, `storage-full`, `incompatible-parameters`, `failed`, ... pass every backup check
     while the site fails (plan §6.4) or is about to: RDS restarts a stopped instance after 7 days by
     itself. The failure names what a responder restores from next: the newest snapshots and the
-    automated backups (retained ones outlive a deleted instance) with their restorable windows.
+    automated backups (retained ones outlive a deleted instance) with their restorable windows; its
+    fix is the one its status needs, a recovery with real identifiers where nothing else will do.
     """
     name = settings.rds_instance
-    status = "gone" if rds_instance_found is None else str(rds_instance_found.get("DBInstanceStatus", "?"))
-    observed(f"{name} does not exist" if rds_instance_found is None else f"{name} is {status}")
+    found = rds_instance_found or {}
+    status = "gone" if rds_instance_found is None else str(found.get("DBInstanceStatus", "?"))
+    allocated = int(found.get("AllocatedStorage") or 0)
+    observed(
+        f"{name} does not exist" if rds_instance_found is None else f"{name} is {status}, {allocated} GiB allocated"
+    )
     if status in SERVING:
         return
     evidence = recovery_points(rds_snapshots, rds_automated_backups)
@@ -65,6 +108,18 @@ def test_rds_instance_available(
     backups = [f"{b['status']} {b['arn']} ({b['window']})" for b in evidence["automated_backups"]]
     observed(f"newest snapshots: {', '.join(snapshots) or 'none'}")
     observed(f"automated backups: {'; '.join(backups) or 'none'}")
+    recovery = recovery_fix(name, status, evidence)
+    # The generic pointer to a restore becomes the restore itself, from what this account still holds.
+    needs = recovery if status == "gone" else FIXES.get(status, WAIT).replace(RESTORE, recovery)
+    groups = found.get("DBParameterGroups") or [{}]
+    remedy(
+        DESCRIBE + "; " + needs if status != "gone" else needs,
+        allocated=str(allocated),
+        grown=str(allocated + max(math.ceil(allocated * STORAGE_STEP), 10)),
+        kms_key=str(found.get("KmsKeyId", "")),
+        parameter_group=str(groups[0].get("DBParameterGroupName", "")),
+        instance_class=str(found.get("DBInstanceClass", "")),
+    )
     what = (
         f"{name} does not exist any more (deleted, or lost with its account or region): the web app has no database"
         if rds_instance_found is None
@@ -72,8 +127,7 @@ def test_rds_instance_available(
     )
     raise AssertionError(
         f"Site returns 502 after restore (§6.4) ahead: {what}. Recovery points: newest snapshots: "
-        f"{', '.join(snapshots) or 'none'}; automated backups: {'; '.join(backups) or 'none'}. "
-        + fix(name, status, evidence)
+        f"{', '.join(snapshots) or 'none'}; automated backups: {'; '.join(backups) or 'none'}"
     )
 
 
@@ -104,17 +158,8 @@ def recovery_points(snapshots: list[dict[str, Any]], backups: list[dict[str, Any
     return out
 
 
-def fix(name: str, status: str, evidence: dict[str, Any]) -> str:
-    """The next command, with real identifiers: start it, or run the recovery from what remains."""
-    if status == "stopped":
-        return f"Fix: aws rds start-db-instance --db-instance-identifier {name}"
-    if status == "storage-full":
-        return (
-            f"Fix: aws rds modify-db-instance --db-instance-identifier {name} --allocated-storage <GiB> "
-            "--apply-immediately"
-        )
-    if status == "incompatible-parameters":
-        return f"Fix: correct {name}'s parameter group, then aws rds reboot-db-instance --db-instance-identifier {name}"
+def recovery_fix(name: str, status: str, evidence: dict[str, Any]) -> str:
+    """The recovery from what remains, with real identifiers (the newest retained backup or snapshot)."""
     restorable = [b for b in evidence["automated_backups"] if b["latest"]]
     available = [s for s in evidence["snapshots"] if s["status"] == "available"]
     target = f"{name}-restored" if status != "gone" else name
@@ -131,9 +176,9 @@ def fix(name: str, status: str, evidence: dict[str, Any]) -> str:
             f"--db-instance-identifier {target} (data as of {available[0]['created']})"
         )
     if not options:
-        return "No snapshot or automated backup remains to restore from (plan §2.1): escalate to AWS support."
+        return "no snapshot or automated backup remains to restore from (plan §2.1): escalate to AWS support"
     return (
-        "Fix: run the recovery (plan §4 step 2, after checking the snapshot per §2.1.1): "
+        "run the recovery (plan §4 step 2, after checking the snapshot per §2.1.1): "
         + " or ".join(options)
         + "; then point RDS_DB_HOST at it and force a new deployment (§4 steps 2.3-2.4). Rehearse it: pytest -m drill"
     )

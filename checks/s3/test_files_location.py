@@ -30,14 +30,20 @@ def _services_buckets(running: dict[str, dict[str, Any]], settings: Settings) ->
     return out
 
 
+REPOINT = (
+    "files stay in the bucket their location names (plan §4 step 3): set S3_BUCKET_NAME of the services back to "
+    "{old} (terraform apply, then {deploy_web_services}), or copy the objects: aws s3 sync s3://{old} s3://{new}; "
+    "and re-point the database: UPDATE files_location SET uri = 's3://{new}' WHERE uri = 's3://{old}'; "
+    "UPDATE files_files SET uri = replace(uri, 's3://{old}/', 's3://{new}/')"
+)
+
+
 @check(
     "2.2",
     severity="critical",
     remediation="files stay in the bucket their location names (plan §4 step 3): set S3_BUCKET_NAME of the "
-    "services back to that bucket (terraform apply, then aws ecs update-service --cluster {ecs_cluster} "
-    "--service <SERVICE> --force-new-deployment), or copy the objects (aws s3 sync s3://<OLD> "
-    "s3://{files_bucket}) and re-point the database: UPDATE files_location SET uri = 's3://{files_bucket}' "
-    "...; UPDATE files_files SET uri = replace(uri, 's3://<OLD>/', 's3://{files_bucket}/')",
+    "services back to that bucket (terraform apply, then {deploy_web_services}), or copy the objects to "
+    "s3://{files_bucket} (aws s3 sync) and re-point files_location.uri and files_files.uri of the database to it",
 )
 def test_s3_files_location_is_the_services_bucket(
     aws: Aws,
@@ -45,6 +51,7 @@ def test_s3_files_location_is_the_services_bucket(
     settings: Settings,
     running_task_definitions: dict[str, dict[str, Any]],
     observed: Callable[[str], None],
+    remedy: Callable[..., None],
 ) -> None:
     """Every files location and stored file names an existing bucket, the one the services are configured with."""
     with connect(db_endpoint) as conn:
@@ -75,6 +82,9 @@ def test_s3_files_location_is_the_services_bucket(
             problems.append(f"{what} in s3://{bucket}, but the services use S3_BUCKET_NAME {users}")
         if not s3_api.bucket_exists(s3, bucket):
             problems.append(f"{what} in s3://{bucket}, which does not exist")
+    elsewhere = sorted(b for b in named if b not in configured)
+    if len(elsewhere) == 1 and len(configured) == 1:  # one bucket the files name, one the services use
+        remedy(REPOINT, old=elsewhere[0], new=next(iter(configured)))
     assert not problems, "files bound to the wrong bucket: " + "; ".join(problems)
 
 

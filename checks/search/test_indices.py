@@ -92,8 +92,9 @@ def test_search_indices_match_database(
     severity="high",
     remediation="aws opensearch describe-domain --domain-name {opensearch_domain} --query "
     "'DomainStatus.SnapshotOptions'; GET _snapshot/cs-automated-enc/_all shows why snapshots fail (a red "
-    "cluster stops them); for copies that outlive the domain register a manual S3 repository and snapshot "
-    "the stats indices daily: PUT _snapshot/<repo>/<name> with indices stats-*,events-stats-*",
+    "cluster stops them); for copies that outlive the domain register a manual S3 repository (say "
+    "turath-stats) and snapshot the stats indices daily: PUT _snapshot/turath-stats/stats-$(date -u +%Y%m%d) "
+    "with indices stats-*,events-stats-*",
 )
 def test_opensearch_stats_snapshot_recent(
     search_api: SearchApi, settings: Settings, observed: Callable[[str], None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from recovery.errors import NotFound
@@ -70,3 +71,19 @@ def latest_active_revision(ecs: Any, family: str) -> str:
 def short(arn: str) -> str:
     """'arn:...:task-definition/web-ui:42' -> 'web-ui:42'."""
     return arn.rsplit("/", 1)[-1]
+
+
+def run_task_placement(service: dict[str, Any]) -> list[str]:
+    """`aws ecs run-task` arguments that place a one-off task where the service runs: its capacity providers
+    (or launch type) and its awsvpc network. ECS refuses an awsvpc task without a network configuration."""
+    args: list[str] = []
+    strategy = service.get("capacityProviderStrategy") or []
+    if strategy:
+        args += ["--capacity-provider-strategy"]
+        args += [f"capacityProvider={s['capacityProvider']},weight={s.get('weight', 1)}" for s in strategy]
+    else:
+        args += ["--launch-type", service.get("launchType") or "FARGATE"]
+    vpc = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration")
+    if vpc:
+        args += ["--network-configuration", json.dumps({"awsvpcConfiguration": vpc}, separators=(",", ":"))]
+    return args

@@ -386,16 +386,7 @@ def _reindex_step(a: _Aws, ids: dict[str, Any], services: dict[str, dict[str, An
         f"One-off tasks of {ids['families'][ui]} through the image's entrypoint (it builds the database URI;",
         "an execute-command shell skips it). Indexing is asynchronous: compare counts when the queue drains.",
     ]
-    placement: list[str] = []
-    strategy = svc.get("capacityProviderStrategy") or []
-    if strategy:
-        placement += ["--capacity-provider-strategy"]
-        placement += [f"capacityProvider={s['capacityProvider']},weight={s.get('weight', 1)}" for s in strategy]
-    else:
-        placement += ["--launch-type", svc.get("launchType") or "FARGATE"]
-    vpc = (svc.get("networkConfiguration") or {}).get("awsvpcConfiguration")
-    if vpc:
-        placement += ["--network-configuration", json.dumps({"awsvpcConfiguration": vpc}, separators=(",", ":"))]
+    placement = ecs_api.run_task_placement(svc)
     for command in REINDEX:
         overrides = json.dumps({"containerOverrides": [{"name": settings.app_container, "command": command}]})
         step.commands += [

@@ -16,7 +16,7 @@ import pytest
 
 from recovery.timeutil import wait_until
 from twin.invenio_cli import CommandResult, resolve_db_uri, run_command
-from twin.invenio_db import PUBLISHED_LATEST_SQL, generate, load
+from twin.invenio_db import ALEMBIC_HEADS, PUBLISHED_LATEST_SQL, generate, load
 from twin.postgres import PostgresServer
 from twin.search import IndexWorker, SearchIndex
 
@@ -58,11 +58,16 @@ def index() -> SearchIndex:
 
 
 def run(
-    argv: str | Sequence[str], env: dict[str, str], index: SearchIndex | None, *, entrypoint: bool = True
+    argv: str | Sequence[str],
+    env: dict[str, str],
+    index: SearchIndex | None,
+    *,
+    entrypoint: bool = True,
+    heads: Sequence[str] = ALEMBIC_HEADS,
 ) -> CommandResult:
     """Run a command; every line is checked for the DB password (and user passwords) first."""
     args = argv.split() if isinstance(argv, str) else list(argv)
-    result = run_command(args, env, lambda host: index if host == SEARCH_HOST else None, entrypoint)
+    result = run_command(args, env, lambda host: index if host == SEARCH_HOST else None, entrypoint, heads)
     for line in result.lines:
         assert PASSWORD not in line, f"password leaked in: {line}"
         assert "user-pass-123" not in line, f"user password leaked in: {line}"
@@ -174,6 +179,32 @@ def test_db_upgrade_does_not_exist_but_alembic_upgrade_does(env: dict[str, str],
     assert (result.exit_code, result.lines[-1]) == (2, "Error: No such command 'upgrade'.")
     assert run("invenio nonsense", env, index).exit_code == 2
     assert run("invenio alembic upgrade", env, index).exit_code == 0
+
+
+def test_alembic_upgrade_moves_the_database_to_the_heads_of_the_image(
+    postgres: PostgresServer, env: dict[str, str], index: SearchIndex
+) -> None:
+    newer = (*ALEMBIC_HEADS[1:], "f3b9c0de4a21")  # an image with one more migration on the first branch
+
+    def revisions() -> set[str]:
+        with psycopg.connect(postgres.dsn("invenio", DB_USER, PASSWORD)) as conn:
+            return {row[0] for row in conn.execute("SELECT version_num FROM alembic_version")}
+
+    try:
+        upgraded = run("invenio alembic upgrade", env, index, heads=newer)
+        assert upgraded.exit_code == 0, upgraded.lines
+        assert "INFO  [alembic.runtime.migration] Running upgrade  -> f3b9c0de4a21" in upgraded.lines
+        assert revisions() == set(newer)
+        # The older image does not know the newer revision: alembic stops before it changes anything.
+        older = run("invenio alembic upgrade", env, index)
+        assert older.exit_code == 1
+        assert older.lines[-1].endswith("Can't locate revision identified by 'f3b9c0de4a21'")
+        assert revisions() == set(newer)
+    finally:
+        with psycopg.connect(postgres.dsn("invenio", DB_USER, PASSWORD)) as conn:
+            conn.execute("DELETE FROM alembic_version")
+            for head in ALEMBIC_HEADS:
+                conn.execute("INSERT INTO alembic_version (version_num) VALUES (%s)", (head,))
 
 
 def test_users_create_without_password_needs_a_tty(env: dict[str, str], index: SearchIndex) -> None:
