@@ -40,7 +40,10 @@ def test_deleted_instance_fails_health_with_its_recovery_points(
     assert FINAL in message, "the final snapshot is the first recovery point to show"
     assert backup["DBInstanceAutomatedBackupsArn"] in message
     assert "retained" in message
-    assert "restore-db-instance-to-point-in-time --source-db-instance-automated-backups-arn" in message
+    # The printed fix is the recovery itself, from what the account still holds.
+    fix, arn = row["remediation"], backup["DBInstanceAutomatedBackupsArn"]
+    assert f"restore-db-instance-to-point-in-time --source-db-instance-automated-backups-arn {arn}" in fix
+    assert f"restore-db-instance-from-db-snapshot --db-snapshot-identifier {FINAL}" in fix
     # The checks of the instance's settings have nothing to judge: they say so, they do not crash.
     retention = check_row(run, "rds_backup_retention_at_least_7_days")
     assert retention["outcome"] == "skipped"
@@ -60,4 +63,4 @@ def test_stopped_instance_fails_health_critically(fresh_twin: Twin, run_suite: C
     row = check_row(run, "rds_instance_available")
     assert (row["outcome"], row["severity"]) == ("failed", "critical")
     assert f"{prod} is stopped" in row["message"]
-    assert f"aws rds start-db-instance --db-instance-identifier {prod}" in row["message"]
+    assert f"aws rds start-db-instance --db-instance-identifier {prod}" in row["remediation"]
