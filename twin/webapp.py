@@ -13,6 +13,11 @@ FACTS note that the real app itself answers 500 when the database is unreachable
 the plan's observed symptom (uWSGI workers failing under the balancer), kept because the plan's
 checks are written against it. Without RDS_DB_PASSWORD the entrypoint exits, so nothing of that
 service serves (502 everywhere).
+
+Pages are rendered from the image's Jinja templates, chosen by InvenioRDM's settings
+(THEME_FRONTPAGE_TEMPLATE, SECURITY_LOGIN_USER_TEMPLATE; `INVENIO_*` in the environment override
+them). A setting naming a template the image does not ship fails that page alone with 500, as
+Flask does on jinja2's TemplateNotFound, and the task logs the exception.
 """
 
 from __future__ import annotations
@@ -84,6 +89,24 @@ class _Task:
 
     uri: str | None  # None: the entrypoint failed and the container exited
     password: str
+
+
+# The templates the image ships for the pages the stand-in renders, and the settings that choose
+# them with their InvenioRDM defaults (invenio-app-rdm's frontpage, invenio-accounts' login form).
+IMAGE_TEMPLATES = frozenset(
+    {
+        "invenio_app_rdm/frontpage.html",
+        "invenio_theme/frontpage.html",
+        "invenio_accounts/login_user.html",
+        "security/login_user.html",
+    }
+)
+FRONTPAGE_TEMPLATE = ("THEME_FRONTPAGE_TEMPLATE", "invenio_app_rdm/frontpage.html")
+LOGIN_TEMPLATE = ("SECURITY_LOGIN_USER_TEMPLATE", "invenio_accounts/login_user.html")
+
+
+class TemplateNotFound(Exception):
+    """jinja2.exceptions.TemplateNotFound: the setting names a template the image lacks."""
 
 
 class _DatabaseDown(Exception):
@@ -338,6 +361,10 @@ class InvenioStandIn:
             return view(**args)
         except _DatabaseDown:
             return alb_response("502 Bad Gateway")
+        except TemplateNotFound as exc:
+            self._log(service, f"ERROR: Exception on {request.path} [{request.method}]")
+            self._log(service, f"jinja2.exceptions.TemplateNotFound: {exc}")
+            return _html("Error", "<h1>Internal server error</h1>", 500)
         except NotFound:
             if service == API_SERVICE:
                 return _error(404, "The requested URL was not found on the server.")
@@ -391,8 +418,17 @@ class _Handler:
             raise _NoSearch(hosts)
         return found
 
+    def template(self, setting: tuple[str, str]) -> str:
+        """The template `setting` names (environment over the default); raises if the image lacks it."""
+        name, default = setting
+        chosen = self.env.get(f"INVENIO_{name}") or default
+        if chosen not in IMAGE_TEMPLATES:
+            raise TemplateNotFound(chosen)
+        return chosen
+
     # ---- UI ---------------------------------------------------------------------------------------
     def home(self) -> Response:
+        self.template(FRONTPAGE_TEMPLATE)
         return _html(
             "Home",
             "<h1>Turath InvenioRDM</h1><form action='/search'><input name='q'>"
@@ -406,18 +442,22 @@ class _Handler:
         with self.db() as conn:
             conn.execute("SELECT 1 FROM accounts_user LIMIT 1")
             if self.request.method != "POST":
-                return _html("Log in", _LOGIN_FORM.format(error=""))
+                return self._login_form("")
             email, password = self._credentials()
             user = conn.execute(
                 "SELECT id, password, active FROM accounts_user WHERE lower(email) = lower(%s)", (email,)
             ).fetchone()
         if user is None or not password or user["password"] != hash_password(password):
-            return _html("Log in", _LOGIN_FORM.format(error="<p class='error'>Invalid email or password.</p>"))
+            return self._login_form("<p class='error'>Invalid email or password.</p>")
         if not user["active"]:
-            return _html("Log in", _LOGIN_FORM.format(error="<p class='error'>Account is disabled.</p>"))
+            return self._login_form("<p class='error'>Account is disabled.</p>")
         response = Response(status=302, headers={"Location": "/"})
         response.set_cookie("session", f"twin-{user['id']}", httponly=True)
         return response
+
+    def _login_form(self, error: str) -> Response:
+        self.template(LOGIN_TEMPLATE)
+        return _html("Log in", _LOGIN_FORM.format(error=error))
 
     def signup(self) -> Response:
         with self.db() as conn:

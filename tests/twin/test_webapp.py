@@ -287,6 +287,24 @@ def test_wrong_db_password_gives_the_plan_6_4_picture(stack: Stack) -> None:
     assert stack.get("/login/").status_code == 200
 
 
+def test_a_template_setting_the_image_lacks_fails_that_page_alone(stack: Stack) -> None:
+    """InvenioRDM renders each page from the template its setting names: one the image lacks is a 500 there."""
+    stack.deploy(revision=7, INVENIO_THEME_FRONTPAGE_TEMPLATE="turath/frontpage.html")
+    home = stack.get("/")
+    assert home.status_code == 500
+    assert stack.get("/login/").status_code == 200
+    assert "jinja2.exceptions.TemplateNotFound: turath/frontpage.html" in stack.log_lines("web-ui")
+
+    stack.deploy(revision=8, INVENIO_SECURITY_LOGIN_USER_TEMPLATE="turath/login_user.html")
+    assert stack.get("/").status_code == 200
+    assert stack.get("/login/").status_code == 500
+    bad = requests.post(f"{stack.url}/login/", data={"email": "x@example.org", "password": "nope"}, timeout=TIMEOUT)
+    assert bad.status_code == 500  # the failed login renders the form again
+
+    stack.deploy(revision=9, INVENIO_THEME_FRONTPAGE_TEMPLATE="invenio_theme/frontpage.html")
+    assert stack.get("/").status_code == 200  # a template the image ships renders
+
+
 def test_missing_db_password_stops_tasks_in_entrypoint(stack: Stack) -> None:
     stack.deploy(revision=5, RDS_DB_PASSWORD=None)
     assert stack.get("/login/").status_code == 502
