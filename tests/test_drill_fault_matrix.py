@@ -109,15 +109,19 @@ NEVER_ALONE = {
     "drill_restored_db_has_users_and_records": "a restore has fewer rows than production at its recovery point "
     "only from a snapshot, which the gate picks only when PITR lags beyond the RPO (drill_rpo_within_objective "
     "fails too); an empty restore also fails db_users_present or db_records_present (minimum 1)",
+    "logs_no_password_failures": "it reads the recovered copy's own web log groups (verify.recovered_environment: "
+    "the drill's task definitions log to /<drill>/<service>), which only drill tasks write; provision starts none "
+    "(desired 0) and redeploy starts them with the password the restore step has just logged in with (web-ui's "
+    "reference kept, or the verified value). A web task whose password is refused answers every request that "
+    "reads the database 502 (plan 6.4): on web-ui /login/ fails site_login_not_5xx, on web-api /api/records "
+    "fails site_api_records_total_positive. A worker with a stale secret logs to its own group, which no web "
+    "check reads",
 }
-# Not proven yet (issue 8): each needs its own drill run, beyond this suite's time budget.
+# Not proven yet (issue 8): no honest cause found that fails the check alone on the twin.
 NOT_YET = {
-    "site_homepage_ok": "a registered web-ui revision naming a frontpage template its image lacks",
-    "site_login_not_5xx": "a registered web-ui revision naming a login template its image lacks",
-    "search_query_finds_known_record": "a registered image whose record mapping makes titles keywords",
-    "site_record_file_downloads_with_checksum": "the newest upload's object lost after a curator edited an older "
-    "record (the storage step samples by update time)",
-    "logs_no_password_failures": "none found: the drill sets the verified password in every service it deploys",
+    "search_query_finds_known_record": "a title query that misses while counts agree needs the index's analysis "
+    "to change (a revision whose record mapping makes titles keywords); the twin's search stand-in has one fixed "
+    "analysis (twin/search.py) and no per-revision mapping, so any fault would be a switch built for the check",
 }
 
 

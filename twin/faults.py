@@ -1067,6 +1067,55 @@ def _cli_entrypoint_bypass(twin: Twin) -> None:
         deploy(twin, service, register_container_revision(twin, service, through_shell))
 
 
+def _web_ui(twin: Twin) -> str:
+    """The service that serves the site's pages (the load balancer's web-ui target)."""
+    from twin.webapp import UI_SERVICE
+
+    return next(s for s in twin.spec.services if s == UI_SERVICE or s.endswith(f"-{UI_SERVICE}"))
+
+
+def _template_registered(setting: str, template: str) -> Callable[[Twin], None]:
+    """terraform apply registered a web-ui revision whose `setting` names `template`; nothing deployed it.
+
+    The template belongs to a theme the :develop image does not ship yet: production keeps running
+    the revision before, and the next deployment (plan 4.2.3-4.2.4, a recovery's) rolls it out.
+    """
+
+    def apply(twin: Twin) -> None:
+        register_revision(twin, _web_ui(twin), lambda env: env.update({setting: template}))
+
+    return apply
+
+
+CURATOR_NOTE = "Provenance corrected by a curator"
+
+
+def _newest_upload_lost(twin: Twin) -> None:
+    """The newest public upload's objects got delete markers (a cleanup script's DeleteObject), and a
+    curator has since edited an older record: the newest upload is no longer the latest change."""
+    import psycopg
+
+    from recovery.db import record_titles
+    from twin.invenio_db import RECORD_BY_RECID_SQL, RECORD_FILES_SQL
+
+    with psycopg.connect(twin.db_dsn(twin.spec.rds_instance)) as conn:
+        recid = record_titles(conn, limit=1)[0][0]
+        record = conn.execute(RECORD_BY_RECID_SQL, (recid,)).fetchone()
+        assert record is not None, f"record {recid} is not public"
+        uris = [str(row[1]) for row in conn.execute(RECORD_FILES_SQL, (record[0],)).fetchall()]
+    edited = _oldest_record_files(twin, 1)[0][0]
+    _sql(
+        twin,
+        "UPDATE rdm_records_metadata SET json = jsonb_set(json, '{metadata,description}', "
+        f"to_jsonb('{CURATOR_NOTE}'::text)), updated = timezone('utc', now()), version_id = version_id + 1 "
+        f"WHERE json->>'id' = '{edited}' AND deletion_status = 'P'",
+    )
+    s3 = twin.client("s3")
+    for uri in uris:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        s3.delete_object(Bucket=bucket, Key=key)
+
+
 DRILL_FAULTS: tuple[Fault, ...] = (
     Fault(
         "empty-snapshot",
@@ -1137,6 +1186,35 @@ DRILL_FAULTS: tuple[Fault, ...] = (
         _cli_entrypoint_bypass,
         health=("ecs_task_definitions_keep_db_entrypoint",),
         drill=DRILL_VERIFIED,
+    ),
+    Fault(
+        "frontpage-template-missing",
+        ("4", "5.1"),
+        "a web-ui revision registered but not deployed sets INVENIO_THEME_FRONTPAGE_TEMPLATE to a template the "
+        "image lacks: production still serves the revision before; a recovery deploys it and the homepage 500s",
+        _template_registered("INVENIO_THEME_FRONTPAGE_TEMPLATE", "turath_theme/frontpage.html"),
+        health=("ecs_service_runs_latest_revision",),
+        drill=("site_homepage_ok",),
+    ),
+    Fault(
+        "login-template-missing",
+        ("4", "6.4"),
+        "a web-ui revision registered but not deployed sets INVENIO_SECURITY_LOGIN_USER_TEMPLATE to a template "
+        "the image lacks: production still serves the revision before; a recovery deploys it and /login/ 500s",
+        _template_registered("INVENIO_SECURITY_LOGIN_USER_TEMPLATE", "turath_theme/login_user.html"),
+        health=("ecs_service_runs_latest_revision",),
+        drill=("site_login_not_5xx",),
+    ),
+    Fault(
+        "newest-upload-lost",
+        ("2.2", "5.3"),
+        "the newest public upload's objects have delete markers, and a curator edited an older record since: "
+        "the files that changed last still download, the newest record's do not",
+        _newest_upload_lost,
+        health=("files_referenced_objects_exist", "site_record_file_downloads_with_checksum"),
+        # The storage step samples by update time (the edited record first); the §5.3 check opens
+        # the newest record, whose object is gone.
+        drill=("site_record_file_downloads_with_checksum",),
     ),
 )
 
