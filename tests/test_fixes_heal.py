@@ -147,6 +147,12 @@ BROKEN_FIXES: dict[str, str] = {}
 NOT_ITS_FIX = {
     "files-expired-by-lifecycle": "files_referenced_objects_exist removes the delete markers but not the lifecycle "
     "rule, which expires the restored objects again on its next daily run; no check reads the rule yet",
+    # ecs_service_runs_latest_revision prints stale-deployment's fix (deploy the newest revision): here
+    # that revision is the fault, and deploying it turns the healthy check green by breaking the page.
+    "frontpage-template-missing": "ecs_service_runs_latest_revision's fix deploys the registered revision, which "
+    "is the fault: production's homepage would then answer 500; the revision must be corrected first",
+    "login-template-missing": "ecs_service_runs_latest_revision's fix deploys the registered revision, which "
+    "is the fault: production's /login/ would then answer 500; the revision must be corrected first",
 }
 
 

@@ -91,9 +91,17 @@ def test_ecs_service_runs_latest_revision(
     family, _ = ecs_api.family_and_revision(running)
     latest = ecs_api.latest_active_revision(aws.client("ecs"), family)
     observed(f"{service} runs {ecs_api.short(running)}; newest ACTIVE {ecs_api.short(latest)}")
-    assert running == latest, (
-        f"{service} runs {ecs_api.short(running)} but {ecs_api.short(latest)} is registered: the new "
-        "revision (password, endpoint, env changes) is not deployed"
+    if running == latest:
+        return
+    changes = ecs_api.changed_settings(
+        running_task_definitions[service],
+        ecs_api.describe_task_definition(aws.client("ecs"), latest),
+        settings.app_container,
+    )
+    raise AssertionError(
+        f"{service} runs {ecs_api.short(running)} but {ecs_api.short(latest)} is registered: the new revision is "
+        f"not deployed; it changes {', '.join(changes) or 'nothing in ' + settings.app_container}, which the next "
+        "deployment (and a recovery, plan 4.2.3-4.2.4) rolls out: review them before deploying"
     )
 
 

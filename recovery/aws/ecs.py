@@ -52,6 +52,21 @@ def container_image(task_definition: dict[str, Any], container: str) -> str | No
     return None
 
 
+def changed_settings(before: dict[str, Any], after: dict[str, Any], container: str) -> list[str]:
+    """Names of what `after` changes in `container` against `before`: its image, environment variables and
+    secrets (added, removed or changed). Names only: values may be passwords."""
+
+    def settings(td: dict[str, Any]) -> dict[str, str]:
+        c: dict[str, Any] = next((c for c in td.get("containerDefinitions", []) if c.get("name") == container), {})
+        found = {f"env {e['name']}": str(e.get("value", "")) for e in c.get("environment", [])}
+        found.update({f"secret {s['name']}": str(s.get("valueFrom", "")) for s in c.get("secrets") or []})
+        found["image"] = str(c.get("image", ""))
+        return found
+
+    old, new = settings(before), settings(after)
+    return sorted(name for name in old.keys() | new.keys() if old.get(name) != new.get(name))
+
+
 def family_and_revision(arn: str) -> tuple[str, int]:
     """'arn:...:task-definition/web-ui:42' -> ('web-ui', 42)."""
     name = arn.rsplit("/", 1)[-1]
