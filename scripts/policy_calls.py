@@ -5,7 +5,8 @@
 Starts the twin (IAM enforced, the given production profiles applied), runs `pytest -m health`
 as the health principal and `pytest -m drill` as the drill principal, each in a process of its
 own pointed at the twin, and prints per mode, from the twin's recorder (the AWS endpoint and the
-search domain): every action called with its count, whether a denial happened, and the actions
+search domain): every action called with how often it was authorised (one call may need several:
+a restore authorises on its source and its target), whether a denial happened, and the actions
 the mode's files grant that the run never called (granted for paths not taken: another profile,
 a failure, clone-mode storage, the terraform provisioner).
 """
