@@ -28,6 +28,7 @@ if [ "$mode" = ci ]; then
     start=$(date +%s)
     (cd "$clone/repo" && CI=true bash .ci/run >"$clone/ci.log" 2>&1) || { echo "run $i failed: $clone/ci.log"; exit 1; }
     echo "bash .ci/run, fresh clone $i: $(( $(date +%s) - start )) s"
+    echo "  its pytest tests -n 2: $(grep -m1 -E '(passed|failed).* in [0-9.]+s' "$clone/ci.log")"
     rm -rf "$clone"
   done
   exit 0
