@@ -190,9 +190,52 @@ def _reachable_by_others(path: Path) -> bool:
     return True
 
 
+_SHM = Path("/dev/shm")
+_RUN_PREFIX = "turath-pg-run-"
+# A run dir without a live server is left alone while this young: its server may be starting.
+_STALE_AFTER_S = 600
+
+
+def sweep_stale_runs(parent: Path, now: float | None = None) -> list[Path]:
+    """Remove the run dirs (data, socket, log; 30-100 MB each) of twins that died without stopping
+    (SIGKILL, a cancelled CI job): their postmaster.pid names no live postgres. Returns what went."""
+    removed = []
+    now = time.time() if now is None else now
+    for run in parent.glob(f"{_RUN_PREFIX}*"):
+        with contextlib.suppress(OSError):
+            if not run.is_dir() or run.is_symlink() or now - run.stat().st_mtime < _STALE_AFTER_S:
+                continue
+            if _postmaster_alive(run / "data" / "postmaster.pid"):
+                continue
+            shutil.rmtree(run)
+            removed.append(run)
+    if removed:
+        log.info("removed %d run dir(s) of PostgreSQL servers that died without stopping", len(removed))
+    return removed
+
+
+def _postmaster_alive(pidfile: Path) -> bool:
+    """Whether the pid in a postmaster.pid is a running postgres (an unreadable file counts as alive)."""
+    try:
+        pid = int(pidfile.read_text().split("\n", 1)[0])
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError):
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    with contextlib.suppress(OSError):  # not a recycled pid: the process is postgres itself
+        return Path(f"/proc/{pid}/comm").read_text().strip() == "postgres"
+    return True
+
+
 def _fast_tmp() -> Path:
     """/dev/shm when it is a writable tmpfs with room to spare, else the system temp dir."""
-    shm = Path("/dev/shm")
+    shm = _SHM
     with contextlib.suppress(OSError):
         if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK):
             vfs = os.statvfs(shm)
@@ -264,7 +307,8 @@ class PostgresServer:
         self._bindir = self._usable_bindir(source_bindir)
         template, template_password = self._template(self._cache_dir(source_bindir, fast), self._bindir)
 
-        workdir = Path(tempfile.mkdtemp(prefix="turath-pg-run-", dir=self._base_dir or fast))
+        sweep_stale_runs(self._base_dir or fast)
+        workdir = Path(tempfile.mkdtemp(prefix=_RUN_PREFIX, dir=self._base_dir or fast))
         if self._runner.is_other and not _reachable_by_others(workdir.parent):
             shutil.rmtree(workdir, ignore_errors=True)
             raise RuntimeError(
@@ -550,6 +594,10 @@ class PostgresServer:
         for attempt in range(3):
             port = _free_port()
             settings = {**_SERVER_SETTINGS, "port": str(port), "unix_socket_directories": f"'{workdir}'"}
+            if workdir.parent == _SHM:
+                # Dynamic shared memory as files in the data dir (on tmpfs here, so never written to
+                # disk): a killed server's segments go with its run dir instead of staying in /dev/shm.
+                settings["dynamic_shared_memory_type"] = "mmap"
             with (data / "postgresql.conf").open("a") as conf:
                 conf.write("\n# turath twin\n")
                 conf.writelines(f"{key} = {value}\n" for key, value in settings.items())

@@ -6,11 +6,14 @@ Everything runs against one real cluster started once for the module (about 0.2 
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -209,3 +212,31 @@ def test_stop_removes_everything() -> None:
     assert not workdir.exists()
     with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=2):
         pass
+
+
+def test_run_dirs_of_servers_that_died_are_swept_the_live_ones_kept(server: PostgresServer, tmp_path: Path) -> None:
+    """Seen: every SIGKILLed twin left its run dir (30-100 MB) in /dev/shm for good."""
+    from twin.postgres import sweep_stale_runs
+
+    live = server._workdir  # a running server's own run dir
+    assert live is not None
+    old = time.time() - 3600
+
+    def run_dir(name: str, pid: int | None, mtime: float) -> Path:
+        run = tmp_path / f"turath-pg-run-{name}"
+        (run / "data").mkdir(parents=True)
+        if pid is not None:
+            (run / "data" / "postmaster.pid").write_text(f"{pid}\n/some/data\n")
+        os.utime(run, (mtime, mtime))
+        return run
+
+    dead = run_dir("dead", 2**22 + 17, old)  # no such process
+    recycled = run_dir("recycled", os.getpid(), old)  # a live pid that is not postgres
+    aborted = run_dir("aborted", None, old)  # killed before its server wrote a pid
+    starting = run_dir("starting", None, time.time())  # a start in progress
+    alive = run_dir("alive", int((live / "data" / "postmaster.pid").read_text().split()[0]), old)
+    assert sorted(sweep_stale_runs(tmp_path)) == sorted([dead, recycled, aborted])
+    assert starting.exists()
+    assert alive.exists()
+    sweep_stale_runs(live.parent)  # where the twins really run: a live server's dir is never taken
+    assert live.exists()
