@@ -28,6 +28,7 @@ from moto.rds.exceptions import RDSClientError
 from moto.rds.models import RDSBackend
 from moto.rds.responses import RDSResponse
 
+from recovery.timeutil import as_utc
 from twin import rdsdata
 
 _installed = False
@@ -71,19 +72,13 @@ def backup_arn(instance: Any) -> str:
     return f"arn:{instance.partition}:rds:{instance.region}:{instance.account_id}:auto-backup:ab-{_code(rid)}"
 
 
-def _utc(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-
 def active_window(instance: Any, now: datetime) -> tuple[datetime, datetime] | None:
     """The restorable window of a live instance: retention days back, not before it existed."""
     latest = instance.latest_restorable_time
     if latest is None or not instance.backup_retention_period:
         return None
-    earliest = max(now - timedelta(days=int(instance.backup_retention_period)), _utc(instance.instance_create_time))
-    return earliest, _utc(latest)
+    earliest = max(now - timedelta(days=int(instance.backup_retention_period)), as_utc(instance.instance_create_time))
+    return earliest, as_utc(latest)
 
 
 def retained(backend: Any) -> dict[str, Retained]:
@@ -107,7 +102,7 @@ def _describe(instance: Any, status: str, window: tuple[datetime, datetime], arn
         "Status": status,
         "Port": instance.port,
         "AvailabilityZone": instance.availability_zone,
-        "InstanceCreateTime": _utc(instance.instance_create_time),
+        "InstanceCreateTime": as_utc(instance.instance_create_time),
         "MasterUsername": instance.master_username,
         "Engine": instance.engine,
         "EngineVersion": instance.engine_version,
@@ -191,19 +186,8 @@ def restore_from_retained(response: Any, record: Retained) -> Any:
     """RestoreDBInstanceToPointInTime from a retained backup: its properties, its data as of the time."""
     params = response.params
     backend = response.backend
-    earliest, latest = record.window(datetime.now(UTC))
-    if params.get("UseLatestRestorableTime"):
-        when = latest
-    elif params.get("RestoreTime"):
-        when = _utc(params["RestoreTime"])
-    else:
-        raise RDSClientError("InvalidParameterCombination", "RestoreTime or UseLatestRestorableTime is required")
-    if not earliest <= when <= latest:
-        raise RDSClientError(
-            "InvalidRestoreFault",
-            f"Restore time {when.isoformat()} is outside the restorable window "
-            f"{earliest.isoformat()} - {latest.isoformat()} of {record.arn}",
-        )
+    window = record.window(datetime.now(UTC))
+    when = rdsdata.restore_time(params.get("UseLatestRestorableTime"), params.get("RestoreTime"), window, record.arn)
     source = record.instance
     # As moto's own point-in-time restore: the source's properties, then the request's.
     own = {"backend", "db_subnet_group", "max_allocated_storage", "created", "instance_create_time", "status"}

@@ -37,6 +37,7 @@ from moto.rds.exceptions import RDSClientError
 from moto.rds.models import RDSBackend
 from psycopg.conninfo import make_conninfo
 
+from recovery.timeutil import as_utc
 from twin import timeline
 from twin.pgproxy import DatabaseProxy
 from twin.postgres import PostgresServer
@@ -52,12 +53,6 @@ def db_name(kind: str, ident: str) -> str:
     """A PostgreSQL database name (max 63 bytes) for an instance or snapshot id."""
     digest = hashlib.sha1(ident.encode(), usedforsecurity=False).hexdigest()[:8]
     return f"{kind}_{ident[:40]}_{digest}".replace(":", "_")
-
-
-def _utc(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
 # The database as of %(t)s: rows created later never existed, changes made later never happened.
@@ -179,7 +174,7 @@ class RdsData:
                 self.pg.create_database(name, owner=self.master_user)
                 self._schema_only(name)
             else:
-                self._copy_as_of(name, db_name("rds", snap.database.db_instance_identifier), _utc(snap.created))
+                self._copy_as_of(name, db_name("rds", snap.database.db_instance_identifier), as_utc(snap.created))
         return name
 
     def _copy_as_of(self, name: str, live: str, when: datetime) -> None:
@@ -276,6 +271,24 @@ def active() -> RdsData | None:
     return _active
 
 
+def restore_time(use_latest: Any, requested: Any, window: tuple[datetime, datetime], source: str) -> datetime:
+    """The time a point-in-time restore goes to, refused as RDS refuses it outside the window."""
+    earliest, latest = window
+    if use_latest:
+        when = latest
+    elif requested:
+        when = as_utc(requested)
+    else:
+        raise RDSClientError("InvalidParameterCombination", "RestoreTime or UseLatestRestorableTime is required")
+    if not earliest <= when <= latest:
+        raise RDSClientError(
+            "InvalidRestoreFault",
+            f"Restore time {when.isoformat()} is outside the restorable window "
+            f"{earliest.isoformat()} - {latest.isoformat()} of {source}",
+        )
+    return when
+
+
 def _restore_window(instance: Any) -> tuple[datetime, datetime]:
     latest = instance.latest_restorable_time
     if latest is None:
@@ -283,8 +296,8 @@ def _restore_window(instance: Any) -> tuple[datetime, datetime]:
             "InvalidDBInstanceState", f"automated backups are disabled for {instance.db_instance_identifier}"
         )
     earliest = datetime.now(UTC) - timedelta(days=instance.backup_retention_period)
-    created = _utc(instance.instance_create_time)
-    return max(earliest, created), _utc(latest)
+    created = as_utc(instance.instance_create_time)
+    return max(earliest, created), as_utc(latest)
 
 
 def _install() -> None:
@@ -328,19 +341,12 @@ def _install() -> None:
     ) -> Any:
         data = _active
         source = self.describe_db_instances(db_instance_identifier=source_db_identifier)[0]
-        earliest, latest = _restore_window(source)
-        if overrides.get("use_latest_restorable_time"):
-            when = latest
-        elif overrides.get("restore_time"):
-            when = _utc(overrides["restore_time"])
-        else:
-            raise RDSClientError("InvalidParameterCombination", "RestoreTime or UseLatestRestorableTime is required")
-        if not earliest <= when <= latest:
-            raise RDSClientError(
-                "InvalidRestoreFault",
-                f"Restore time {when.isoformat()} is outside the restorable window "
-                f"{earliest.isoformat()} - {latest.isoformat()} of {source_db_identifier}",
-            )
+        when = restore_time(
+            overrides.get("use_latest_restorable_time"),
+            overrides.get("restore_time"),
+            _restore_window(source),
+            source_db_identifier,
+        )
         clean = {k: v for k, v in overrides.items() if k not in ("restore_time", "use_latest_restorable_time")}
         instance = orig_restore_pitr(self, source_db_identifier, target_db_identifier, clean)
         if data is not None:
