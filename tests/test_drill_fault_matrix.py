@@ -102,10 +102,10 @@ ALONE_BY_TEST = {
 # Drill checks that cannot fail alone while every step succeeds: what they assert is a step's own
 # exit condition, or implies another check's failure. Each reason names the step or check.
 NEVER_ALONE = {
-    "search_index_matches_database": "the reindex step ends only when anonymous hits.total equals the restored "
-    "DB's public latest published records (db.latest_published_count): the check re-asserts that equality",
-    "site_api_records_total_positive": "after the reindex step hits.total equals the restored DB's public latest "
-    "published records; none of them also fails search_query_finds_known_record and the download checks",
+    "site_api_records_total_positive": "it reads the same GET /api/records?size=1 as search_index_matches_database: "
+    "an answer that is not 200 or has no total fails that check too, a total of 0 fails it against a database "
+    "with public records, and a database without any fails search_query_finds_known_record (nothing anyone "
+    "may open to search for)",
     "drill_restored_db_has_users_and_records": "a restore has fewer rows than production at its recovery point "
     "only from a snapshot, which the gate picks only when PITR lags beyond the RPO (drill_rpo_within_objective "
     "fails too); an empty restore also fails db_users_present or db_records_present (minimum 1)",

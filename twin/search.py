@@ -8,6 +8,12 @@ that are gone from a restored database stay until the index is destroyed (FACTS:
 
 Writing to an index that does not exist creates it, as OpenSearch does with its default
 `action.auto_create_index`; a later `init()` then fails like `invenio index init` would.
+
+The records and drafts mappings are strict, as InvenioRDM's are since invenio-rdm-records #1050
+(record-v7.0.0.json: `"dynamic": "strict"`, custom fields excepted): a document whose `metadata`
+carries a field the mapping does not know is refused by the bulk request
+(`strict_dynamic_mapping_exception`); the worker logs it and goes on, and the document is not
+indexed. An index built before the mappings were strict keeps such documents; a rebuild drops them.
 """
 
 from __future__ import annotations
@@ -41,6 +47,39 @@ INDICES: dict[str, str] = {
 }
 # The indices a rebuild derives from the database; the others are only ever written by events.
 DERIVED = ("records", "drafts", "users", "communities", "members", "requests")
+# `metadata` properties of InvenioRDM 13's strict record and draft mappings
+# (invenio_rdm_records/records/mappings/os-v2/rdmrecords/records/record-v7.0.0.json, drafts/draft-v6.0.0.json).
+_RECORD_METADATA = frozenset(
+    [
+        "_default_preview",
+        "additional_descriptions",
+        "additional_titles",
+        "combined_subjects",
+        "contact",
+        "contributors",
+        "copyright",
+        "creators",
+        "dates",
+        "description",
+        "formats",
+        "funding",
+        "identifiers",
+        "languages",
+        "locations",
+        "publication_date",
+        "publication_date_range",
+        "publisher",
+        "references",
+        "related_identifiers",
+        "resource_type",
+        "rights",
+        "sizes",
+        "subjects",
+        "title",
+        "version",
+    ]
+)
+MAPPED_METADATA = {"records": _RECORD_METADATA, "drafts": _RECORD_METADATA | {"_internal_notes"}}
 
 Document = dict[str, Any]
 
@@ -79,6 +118,18 @@ def _record_texts(doc: Document) -> list[str]:
             if person.get(field):
                 texts.append(str(person[field]))
     return texts
+
+
+def _unmapped(kind: str, docs: Mapping[str, Document]) -> dict[str, str]:
+    """Documents a strict mapping refuses: id -> the first `metadata` field it does not map."""
+    if kind not in MAPPED_METADATA:
+        return {}
+    refused = {}
+    for ident, doc in docs.items():
+        unknown = sorted(set(doc.get("metadata") or {}) - MAPPED_METADATA[kind])
+        if unknown:
+            refused[ident] = unknown[0]
+    return refused
 
 
 class SearchIndex:
@@ -167,7 +218,16 @@ class SearchIndex:
                 except psycopg.Error as exc:
                     log.error("bulk indexing of %d %s failed: %s", len(ids), kind, str(exc).strip())
                     continue
-                self._apply(kind, ids, docs)
+                refused = _unmapped(kind, docs)
+                for ident, field in refused.items():
+                    log.error(
+                        "failed to index %s %s: strict_dynamic_mapping_exception: mapping set to strict, dynamic "
+                        "introduction of [%s] within [metadata] is not allowed",
+                        kind,
+                        docs.pop(ident).get("id", ident),
+                        field,
+                    )
+                self._apply(kind, [i for i in ids if i not in refused], docs)
         finally:
             with self._lock:
                 self._inflight -= len(taken)

@@ -17,7 +17,10 @@ from recovery.timeutil import wait_until
 
 REBUILD = (
     "plan §4 step 4, in a web-ui task through the image's entrypoint: invenio index destroy --yes-i-know && "
-    "invenio index init && invenio rdm rebuild-all-indices (rdm-records rebuild-index covers records only)"
+    "invenio index init && invenio rdm rebuild-all-indices (rdm-records rebuild-index covers records only); "
+    "records still missing once the queue has drained were refused by the index mapping "
+    "(strict_dynamic_mapping_exception or mapper_parsing_exception in the Celery worker's log): map that "
+    "metadata (a custom field) or correct it before the next rebuild"
 )
 
 
