@@ -364,7 +364,9 @@ def choose(
     candidates, taking = split_in_progress(snapshots)
     upload = upload_time(lambda: s3_api.iter_objects(s3, files_bucket), last_upload_time)
     try:
-        rows, events = checklist(rds, instance_id, candidates, min_gb=min_gb, now=now, upload=upload)
+        rows, events = checklist(
+            rds, instance_id, candidates, min_gb=min_gb, now=now, upload=upload, max_age_hours=max_age_hours
+        )
     except ClientError as exc:
         raise StepFailed(STEP, f"cannot read RDS events of {instance_id}: {exc}") from exc
     decision = GateDecision(
@@ -457,6 +459,7 @@ def _without_instance(
     snapshots = rds_api.list_snapshots(rds, instance_id)
     candidates, taking = split_in_progress(snapshots)
     upload = upload_time(lambda: s3_api.iter_objects(s3, files_bucket), last_upload_time)
+    # No age limit: with the instance gone the daily snapshots have stopped, and its final one may be days old.
     rows, events = checklist(rds, instance_id, candidates, min_gb=min_gb, now=now, upload=upload)
     passing = next((r for r in rows if r.verdict == "pass"), None)
     gone = f"{instance_id} is gone"

@@ -158,6 +158,7 @@ def _recovery_point(aws: Aws, settings: Settings, now: datetime) -> tuple[gate.G
             restore_time=settings.restore_time,
             last_upload_time=settings.last_upload_time,
             rpo_seconds=settings.rpo_seconds,
+            max_age_hours=settings.snapshot_max_age_hours,
         )
     except StepFailed as exc:
         log.warning("no snapshot passes the §2.1.1 checklist: the guide restores to the latest restorable time")

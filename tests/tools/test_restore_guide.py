@@ -11,6 +11,7 @@ import pytest
 from botocore import xform_name
 
 from recovery import gate
+from recovery.errors import StepFailed
 from recovery.timeutil import utcnow
 from recovery.tools import restore_guide
 from twin.core import Twin
@@ -148,3 +149,23 @@ def test_without_a_passing_snapshot_the_guide_restores_to_a_point_in_time(tools_
     for c in guide.commands():
         if c.argv[0] == "aws":
             _check_against_model(c.argv)
+
+
+def test_the_guide_applies_the_snapshot_age_limit_the_drill_applies(tools_env: Any) -> None:
+    # PITR behind its RPO, every snapshot older than the age limit: the drill's gate refuses them all
+    # (stale), so the guide must not print a restore from one of them.
+    settings, aws = tools_env(TURATH_RPO_SECONDS="1", TURATH_SNAPSHOT_MAX_AGE_HOURS="1")
+    with pytest.raises(StepFailed):
+        gate.choose(
+            aws.client("rds"),
+            aws.client("s3"),
+            instance_id=settings.rds_instance,
+            files_bucket=settings.files_bucket,
+            min_gb=settings.snapshot_min_gb,
+            now=utcnow(),
+            rpo_seconds=settings.rpo_seconds,
+            max_age_hours=settings.snapshot_max_age_hours,
+        )
+    guide = restore_guide.build(aws, settings)
+    assert guide.identifiers["snapshot"] is None
+    assert "--use-latest-restorable-time" in guide.text()
