@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import re
 import threading
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
@@ -130,6 +131,23 @@ def _unmapped(kind: str, docs: Mapping[str, Document]) -> dict[str, str]:
         if unknown:
             refused[ident] = unknown[0]
     return refused
+
+
+def _query_terms(q: str) -> list[str]:
+    """A quoted phrase (backslash escapes undone) as one term, else the words; lower case."""
+    q = q.strip()
+    if len(q) >= 2 and q[0] == q[-1] == '"':
+        phrase = re.sub(r"\\(.)", r"\1", q[1:-1])
+        return [phrase.lower()] if phrase.strip() else []
+    return [w.lower() for w in q.split()]
+
+
+def _score(doc: Document, terms: list[str]) -> int:
+    """0 unless every term appears in the document's texts; else how many texts match a term."""
+    texts = [t.lower() for t in _record_texts(doc)]
+    if not all(any(term in t for t in texts) for term in terms):
+        return 0
+    return sum(1 for t in texts for term in terms if term in t)
 
 
 class SearchIndex:
@@ -287,20 +305,26 @@ class SearchIndex:
             return len(self._indices[kind])
 
     def search(self, q: str = "", size: int = 10, page: int = 1) -> tuple[int, list[Document]]:
-        """Records matching `q` (case-insensitive substring of title or creators), newest first.
+        """Records matching `q`: newest first without a query, by relevance (`bestmatch`) with one.
 
-        Returns the exact total and one page of documents (copies).
+        A query is a quoted phrase (matched as a case-insensitive substring of a title or creator
+        name) or words that must all appear. Relevance counts the titles and names that match, so
+        records that match as well as each other come in no useful order, as tied scores do: a
+        common word does not bring the newest record to the first page. Returns the exact total
+        and one page of documents (copies).
         """
         name = self.index_name("records")
         with self._lock:
             if "records" not in self._indices:
                 raise IndexNotFoundError(f"no such index [{name}]")
             docs = list(self._indices["records"].values())
-        needle = q.strip().lower()
         docs = [d for d in docs if d.get("is_public_latest", True)]
-        if needle:
-            docs = [d for d in docs if any(needle in t.lower() for t in _record_texts(d))]
-        docs.sort(key=lambda d: (str(d.get("created") or ""), str(d.get("id"))), reverse=True)
+        terms = _query_terms(q)
+        if terms:
+            scored = [(_score(d, terms), d) for d in docs]
+            docs = [d for score, d in sorted(scored, key=lambda sd: (-sd[0], str(sd[1].get("uuid")))) if score]
+        else:
+            docs.sort(key=lambda d: (str(d.get("created") or ""), str(d.get("id"))), reverse=True)
         start = max(page - 1, 0) * size
         return len(docs), [dict(d) for d in docs[start : start + size]]
 
