@@ -95,7 +95,7 @@ def empty_restore(
     if source:
         verify = (
             f"aws rds describe-db-snapshots --db-snapshot-identifier {source} "
-            "--query 'DBSnapshots[0].[SnapshotCreateTime,AllocatedStorage]'; "
+            "--query 'DBSnapshots[0].[OriginalSnapshotCreateTime,AllocatedStorage]'; "
         )
     return Diagnosis(
         "§6.2 Empty database after restore",
@@ -113,7 +113,7 @@ def empty_restore(
 def checklist_command(instance: str) -> str:
     return (
         f"aws rds describe-db-snapshots --db-instance-identifier {instance} --query "
-        "'DBSnapshots[*].[DBSnapshotIdentifier,SnapshotCreateTime,AllocatedStorage,Status]' --output table"
+        "'DBSnapshots[*].[DBSnapshotIdentifier,OriginalSnapshotCreateTime,AllocatedStorage,Status]' --output table"
     )
 
 

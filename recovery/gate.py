@@ -218,7 +218,7 @@ def checklist(
     Read-only (DescribeEvents); a ClientError reading the events propagates. With `max_age_hours`
     a snapshot older than that is refused (the daily schedule has stopped).
     """
-    oldest = min((as_utc(s["SnapshotCreateTime"]) for s in snapshots), default=now)
+    oldest = min((rds_api.taken_at(s) for s in snapshots), default=now)
     start = max(oldest - EVENT_WINDOW, now - EVENT_HISTORY)
     events = risky_events(rds, instance_id, start, now)
     return [judge_snapshot(s, now, min_gb, upload, events, max_age_hours) for s in snapshots], events
@@ -252,7 +252,7 @@ def judge_snapshot(
     events: list[dict[str, str]],
     max_age_hours: int | None = None,
 ) -> GateRow:
-    created = as_utc(snap["SnapshotCreateTime"])
+    created = rds_api.taken_at(snap)
     age = (now - created).total_seconds()
     row = GateRow(
         snapshot=snap["DBSnapshotIdentifier"],
@@ -313,7 +313,7 @@ def readiness(
     max_age_hours: int = DEFAULT_MAX_AGE_HOURS,
 ) -> Readiness:
     """PITR and the fallback snapshot as of `now` (read-only: DescribeEvents)."""
-    newest_first = sorted(snapshots, key=lambda snap: as_utc(snap["SnapshotCreateTime"]), reverse=True)
+    newest_first = sorted(snapshots, key=rds_api.taken_at, reverse=True)
     candidates, taking = split_in_progress(newest_first)
     rows, events = checklist(
         rds,

@@ -4,9 +4,10 @@ ordinary day, and the drill's default recovery point is one such an account alwa
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from recovery import gate
@@ -104,3 +105,33 @@ def test_an_old_fallback_fails_the_freshness_rule() -> None:
     candidates, taking = gate.split_in_progress([{**snap, "Status": "creating"}, snap])
     assert taking == ["rds:x-2026-11-20-03-12"]
     assert candidates == [snap]
+
+
+def test_a_fresh_copy_of_an_old_snapshot_is_judged_by_when_its_data_was_taken(fresh_twin: Twin, tmp_path: Path) -> None:
+    """CopyDBSnapshot (re-encrypting with another KMS key, sharing) gives the copy a new SnapshotCreateTime;
+    its data is still its source's (OriginalSnapshotCreateTime). The newest *copy* is not the newest data."""
+    fresh_twin.apply_faults(("pitr-lagging",))
+    rds = fresh_twin.client("rds")
+    prod = fresh_twin.spec.rds_instance
+    manual = rds.describe_db_snapshots(DBInstanceIdentifier=prod, SnapshotType="manual")["DBSnapshots"][0]
+    copy = rds.copy_db_snapshot(
+        SourceDBSnapshotIdentifier=manual["DBSnapshotIdentifier"],
+        TargetDBSnapshotIdentifier=f"{prod}-pre-upgrade-reencrypted",
+    )["DBSnapshot"]
+    assert copy["SnapshotCreateTime"] > manual["SnapshotCreateTime"] + timedelta(days=2)
+    decision = _choose(fresh_twin, tmp_path)
+    assert decision.mode == "snapshot"
+    assert decision.snapshot_id != copy["DBSnapshotIdentifier"], "the copy holds data days old"
+    row = next(r for r in decision.rows if r.snapshot == copy["DBSnapshotIdentifier"])
+    assert row.created == manual["SnapshotCreateTime"].astimezone(UTC)
+    assert decision.recovery_point > row.created
+    # Its data is the source's: a restore of the copy holds no record created after the source was taken.
+    rds.restore_db_instance_from_db_snapshot(
+        DBInstanceIdentifier="copy-restored", DBSnapshotIdentifier=copy["DBSnapshotIdentifier"]
+    )
+    waiter = rds.get_waiter("db_instance_available")
+    waiter.wait(DBInstanceIdentifier="copy-restored", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    taken = manual["SnapshotCreateTime"].astimezone(UTC).replace(tzinfo=None)
+    with psycopg.connect(fresh_twin.db_dsn("copy-restored")) as conn:
+        later = conn.execute("SELECT count(*) FROM rdm_records_metadata WHERE created > %s", (taken,)).fetchone()
+    assert later == (0,)

@@ -6,6 +6,8 @@ moto's RDS backend is wrapped so that the AWS API calls do the data work a real 
 
 - CreateDBSnapshot copies the instance's database at that moment (template clone).
 - RestoreDBInstanceFromDBSnapshot creates an instance whose database is the snapshot's copy.
+- CopyDBSnapshot makes a snapshot holding its source's data; only `SnapshotCreateTime` is new
+  (`OriginalSnapshotCreateTime` stays the source's, as on AWS).
 - RestoreDBInstanceToPointInTime refuses times outside the restorable window and restores
   the data as of the requested time, inserts, updates and deletes alike (`twin.timeline`).
 - ModifyDBInstance with MasterUserPassword shows `resetting-master-credentials`, then the new
@@ -174,8 +176,19 @@ class RdsData:
                 self.pg.create_database(name, owner=self.master_user)
                 self._schema_only(name)
             else:
-                self._copy_as_of(name, db_name("rds", snap.database.db_instance_identifier), as_utc(snap.created))
+                # As of when its data was taken: a copy's `created` is the copy's own time.
+                taken = as_utc(getattr(snap, "original_snapshot_create_time", None) or snap.created)
+                self._copy_as_of(name, db_name("rds", snap.database.db_instance_identifier), taken)
         return name
+
+    def copy_snapshot_db(self, source: Any, target: Any) -> None:
+        """CopyDBSnapshot: the copy holds its source's data (not the source instance's of now)."""
+        name = db_name("snap", target.db_snapshot_identifier)
+        with self._lock:
+            template = self.snapshot_db(source)
+            if self.pg.database_exists(name):
+                self.pg.drop_database(name)
+            self.pg.create_database(name, owner=self.master_user, template=template)
 
     def _copy_as_of(self, name: str, live: str, when: datetime) -> None:
         """Database `name` holding what database `live` held at `when`.
@@ -311,6 +324,7 @@ def _install() -> None:
     orig_restore_pitr = RDSBackend.restore_db_instance_to_point_in_time
     orig_delete_instance = RDSBackend.delete_db_instance
     orig_delete_snapshot = RDSBackend.delete_db_snapshot
+    orig_copy_snapshot = RDSBackend.copy_db_snapshot
 
     def create_db_snapshot(
         self: Any, db_instance_identifier: str, db_snapshot_identifier: str, *a: Any, **kw: Any
@@ -354,6 +368,16 @@ def _install() -> None:
             data.transition(instance, "creating")
         return instance
 
+    def copy_db_snapshot(
+        self: Any, source_db_snapshot_identifier: str, target_db_snapshot_identifier: str, *a: Any, **kw: Any
+    ) -> Any:
+        target = orig_copy_snapshot(self, source_db_snapshot_identifier, target_db_snapshot_identifier, *a, **kw)
+        if _active is not None and not _active.lazy_snapshots:
+            # Lazily seeded snapshots need nothing: the copy is materialised as of its original time.
+            source_id = source_db_snapshot_identifier.split(":snapshot:")[-1]
+            _active.copy_snapshot_db(self.get_db_snapshot(source_id), target)
+        return target
+
     def delete_db_instance(self: Any, db_instance_identifier: str, *a: Any, **kw: Any) -> Any:
         instance = orig_delete_instance(self, db_instance_identifier, *a, **kw)
         if _active is not None:
@@ -372,6 +396,7 @@ def _install() -> None:
     RDSBackend.restore_db_instance_to_point_in_time = restore_db_instance_to_point_in_time  # type: ignore[method-assign]
     RDSBackend.delete_db_instance = delete_db_instance  # type: ignore[method-assign]
     RDSBackend.delete_db_snapshot = delete_db_snapshot  # type: ignore[method-assign]
+    RDSBackend.copy_db_snapshot = copy_db_snapshot  # type: ignore[method-assign]
 
 
 _password_reset_installed = False

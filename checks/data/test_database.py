@@ -14,7 +14,7 @@ from recovery.settings import Settings
 
 RESTORE_NEWER = (
     "plan §6.2: aws rds describe-db-snapshots --db-instance-identifier {rds_instance} "
-    "--query 'DBSnapshots[*].[DBSnapshotIdentifier,SnapshotCreateTime]'; restore from a newer snapshot or "
+    "--query 'DBSnapshots[*].[DBSnapshotIdentifier,OriginalSnapshotCreateTime]'; restore from a newer snapshot or "
     "point in time; if none has the data, re-upload from source files"
 )
 

@@ -68,7 +68,7 @@ def test_drill_rpo_within_objective(verified: Verification, drill: DrillContext)
     severity="critical",
     modes=DRILL,
     remediation="identify a snapshot with data: aws rds describe-db-snapshots --db-instance-identifier "
-    "{rds_instance} --query 'DBSnapshots[*].[DBSnapshotIdentifier,SnapshotCreateTime]'; restore a newer "
+    "{rds_instance} --query 'DBSnapshots[*].[DBSnapshotIdentifier,OriginalSnapshotCreateTime]'; restore a newer "
     "snapshot or a point in time (plan 6.2)",
 )
 def test_drill_restored_db_has_users_and_records(
@@ -99,7 +99,7 @@ def test_drill_restored_db_has_users_and_records(
     modes=DRILL,
     remediation="review the snapshots and the RDS events around them: aws rds describe-db-snapshots "
     "--db-instance-identifier {rds_instance} --query "
-    "'DBSnapshots[*].[DBSnapshotIdentifier,SnapshotCreateTime,AllocatedStorage,Status]' --output table; "
+    "'DBSnapshots[*].[DBSnapshotIdentifier,OriginalSnapshotCreateTime,AllocatedStorage,Status]' --output table; "
     "aws rds describe-events --source-identifier {rds_instance} --source-type db-instance --duration 1440; "
     "take a manual snapshot after uploads and migrations: aws rds create-db-snapshot --db-instance-identifier "
     "{rds_instance} --db-snapshot-identifier {rds_instance}-manual-$(date -u +%Y%m%d%H%M)",

@@ -12,7 +12,7 @@ from fixtures.meta import check
 from fixtures.reporting import attach_evidence
 from recovery.aws import rds as rds_api
 from recovery.settings import Settings
-from recovery.timeutil import as_utc, iso
+from recovery.timeutil import iso
 
 # Statuses in which the instance serves and its backups run (RDS also reports these during
 # routine work: a backup, a maintenance change being applied).
@@ -138,7 +138,7 @@ def recovery_points(snapshots: list[dict[str, Any]], backups: list[dict[str, Any
             {
                 "id": s["DBSnapshotIdentifier"],
                 "type": s.get("SnapshotType"),
-                "created": iso(as_utc(s["SnapshotCreateTime"])),
+                "created": iso(rds_api.taken_at(s)),
                 "status": s.get("Status"),
             }
             for s in snapshots[:3]

@@ -10,9 +10,10 @@ import pytest
 from fixtures.meta import check
 from fixtures.reporting import attach_evidence
 from recovery import diagnosis, gate
+from recovery.aws import rds as rds_api
 from recovery.aws.session import Aws
 from recovery.settings import Settings
-from recovery.timeutil import as_utc, human_age, iso, utcnow
+from recovery.timeutil import human_age, iso, utcnow
 
 SIZE_NOTE = (
     "AllocatedStorage is the instance's provisioned size, not the data in the snapshot: an empty "
@@ -44,7 +45,7 @@ def test_rds_newest_automated_snapshot_recent(
         if candidates
         else " at all"
     )
-    age = (utcnow() - as_utc(newest["SnapshotCreateTime"])).total_seconds()
+    age = (utcnow() - rds_api.taken_at(newest)).total_seconds()
     sid = newest["DBSnapshotIdentifier"]
     limit = settings.snapshot_max_age_hours
     observed(f"newest available automated snapshot {sid}: {human_age(age)} old, limit {limit} h")
@@ -58,7 +59,7 @@ def test_rds_newest_automated_snapshot_recent(
     "2.1.1",
     severity="high",
     remediation="aws rds describe-db-snapshots --db-instance-identifier {rds_instance} "
-    "--query 'DBSnapshots[*].[DBSnapshotIdentifier,SnapshotCreateTime,AllocatedStorage,Status]' "
+    "--query 'DBSnapshots[*].[DBSnapshotIdentifier,OriginalSnapshotCreateTime,AllocatedStorage,Status]' "
     "--output table; aws rds describe-events --source-identifier {rds_instance} --source-type db-instance "
     "--duration 1440; once uploads and migrations are over take a manual snapshot: "
     "aws rds create-db-snapshot --db-instance-identifier {rds_instance} "

@@ -196,7 +196,7 @@ def _verify_step(a: _Aws, ids: dict[str, Any]) -> Step:
             "--db-instance-identifier",
             ids["instance"],
             "--query",
-            "DBSnapshots[*].[DBSnapshotIdentifier,SnapshotCreateTime,AllocatedStorage,Status]",
+            "DBSnapshots[*].[DBSnapshotIdentifier,OriginalSnapshotCreateTime,AllocatedStorage,Status]",
             "--output",
             "table",
         ),
@@ -223,7 +223,7 @@ def _verify_step(a: _Aws, ids: dict[str, Any]) -> Step:
                 "--db-snapshot-identifier",
                 ids["snapshot"],
                 "--query",
-                "DBSnapshots[0].[SnapshotCreateTime,AllocatedStorage,Status]",
+                "DBSnapshots[0].[OriginalSnapshotCreateTime,AllocatedStorage,Status]",
                 "--output",
                 "text",
             )

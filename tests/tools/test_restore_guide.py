@@ -151,9 +151,9 @@ def test_without_a_passing_snapshot_the_guide_restores_to_a_point_in_time(tools_
             _check_against_model(c.argv)
 
 
-def test_the_guide_applies_the_snapshot_age_limit_the_drill_applies(tools_env: Any) -> None:
-    # PITR behind its RPO, every snapshot older than the age limit: the drill's gate refuses them all
-    # (stale), so the guide must not print a restore from one of them.
+def test_the_guide_applies_the_snapshot_age_limit_the_drill_applies(fresh_twin: Twin, tools_env: Any) -> None:
+    # PITR behind its RPO, every snapshot older than the age limit (a fresh twin: no snapshot another
+    # test took just now): the drill's gate refuses them all, so the guide must not restore one.
     settings, aws = tools_env(TURATH_RPO_SECONDS="1", TURATH_SNAPSHOT_MAX_AGE_HOURS="1")
     with pytest.raises(StepFailed):
         gate.choose(
