@@ -50,6 +50,20 @@ def _check_against_model(argv: tuple[str, ...]) -> None:
         assert arg in cli_names, f"{' '.join(argv[:3])}: {arg} is not a parameter of {op_name}"
 
 
+def _gate(settings: Any, aws: Any) -> gate.GateDecision:
+    """The drill's snapshot gate with these settings (recovery/drill/steps/snapshot_gate.py)."""
+    return gate.choose(
+        aws.client("rds"),
+        aws.client("s3"),
+        instance_id=settings.rds_instance,
+        files_bucket=settings.files_bucket,
+        min_gb=settings.snapshot_min_gb,
+        now=utcnow(),
+        rpo_seconds=settings.rpo_seconds,
+        max_age_hours=settings.snapshot_max_age_hours,
+    )
+
+
 @pytest.fixture
 def guide(tools_env: Any) -> restore_guide.Guide:
     settings, aws = tools_env()
@@ -65,15 +79,7 @@ def test_every_aws_command_is_valid_cli_syntax(guide: restore_guide.Guide) -> No
 
 def test_the_guide_names_the_accounts_real_identifiers(tools_env: Any, twin: Twin, guide: restore_guide.Guide) -> None:
     settings, aws = tools_env()
-    chosen = gate.choose(
-        aws.client("rds"),
-        aws.client("s3"),
-        instance_id=settings.rds_instance,
-        files_bucket=settings.files_bucket,
-        min_gb=settings.snapshot_min_gb,
-        now=utcnow(),
-        rpo_seconds=settings.rpo_seconds,
-    )
+    chosen = _gate(settings, aws)
     instance = twin.client("rds").describe_db_instances(DBInstanceIdentifier=settings.rds_instance)["DBInstances"][0]
     text = guide.text()
     if chosen.snapshot_id:
@@ -156,16 +162,7 @@ def test_the_guide_applies_the_snapshot_age_limit_the_drill_applies(fresh_twin: 
     # test took just now): the drill's gate refuses them all, so the guide must not restore one.
     settings, aws = tools_env(TURATH_RPO_SECONDS="1", TURATH_SNAPSHOT_MAX_AGE_HOURS="1")
     with pytest.raises(StepFailed):
-        gate.choose(
-            aws.client("rds"),
-            aws.client("s3"),
-            instance_id=settings.rds_instance,
-            files_bucket=settings.files_bucket,
-            min_gb=settings.snapshot_min_gb,
-            now=utcnow(),
-            rpo_seconds=settings.rpo_seconds,
-            max_age_hours=settings.snapshot_max_age_hours,
-        )
+        _gate(settings, aws)
     guide = restore_guide.build(aws, settings)
     assert guide.identifiers["snapshot"] is None
     assert "--use-latest-restorable-time" in guide.text()
